@@ -1,0 +1,10 @@
+#include "gateway/common/stats.h"
+
+namespace mla::common {
+
+Stats& stats() {
+  static Stats instance;
+  return instance;
+}
+
+}  // namespace mla::common

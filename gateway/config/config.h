@@ -1,0 +1,98 @@
+// Typed, immutable configuration (DESIGN.md §3). Built once by the loader; a reload builds a new
+// Config and swaps a shared_ptr<const Config>, so readers never see a half-updated snapshot.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mla::config {
+
+using Duration = std::chrono::milliseconds;
+
+inline constexpr std::uint64_t kKiB = 1024;
+inline constexpr std::uint64_t kMiB = 1024 * kKiB;
+
+// host:port split of a listen address; host may be an IPv6 literal without brackets.
+struct ListenAddress {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8443;
+};
+
+struct ServerConfig {
+  ListenAddress listen;
+  unsigned threads = 0;  // 0 = one per core
+  std::uint64_t max_connections = 10000;
+  std::uint64_t max_request_body_bytes = 16 * kMiB;
+  Duration read_header_timeout = std::chrono::seconds(10);
+  Duration idle_timeout = std::chrono::seconds(120);
+  Duration request_timeout = std::chrono::seconds(60);
+  bool http2 = false;  // HTTP/2 is not implemented yet; `true` is rejected by the validator.
+  Duration shutdown_grace_period = std::chrono::seconds(30);
+};
+
+enum class TlsVersion { kTls12, kTls13 };
+
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  std::string crl_file;  // empty = no CRL
+  TlsVersion min_version = TlsVersion::kTls12;
+  Duration reload_interval = std::chrono::minutes(1);
+};
+
+enum class TenantSource { kFixed, kSubjectCn, kSanDns, kSanUri, kSubjectOu };
+
+struct TenantConfig {
+  TenantSource source = TenantSource::kSubjectCn;
+  std::string fixed;                 // tenant when source is kFixed
+  std::string pattern;               // RE2 with exactly one capture group; empty = whole value
+  std::vector<std::string> allowed;  // empty = any valid tenant ID
+  std::string header = "X-Scope-OrgID";
+};
+
+enum class RouteKind { kPrometheusRemoteWrite, kLokiPush, kPassthrough };
+
+struct RouteConfig {
+  std::string path;  // exact path, or prefix when is_prefix
+  bool is_prefix = false;
+  RouteKind kind = RouteKind::kPassthrough;
+  std::string upstream;              // key into Config::upstreams (validated)
+  std::vector<std::string> clients;  // empty = any client; else cert CN or SAN DNS must match
+};
+
+struct UpstreamTlsConfig {
+  std::string ca_file;  // empty = system default trust store
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;  // empty = host from url
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::string url;  // as written
+  // Parsed from url (validated): scheme http|https, host, port (default 80/443), base path ("" or
+  // "/prefix" without trailing slash) prepended to forwarded request targets.
+  bool use_tls = false;
+  std::string host;
+  std::uint16_t port = 80;
+  std::string base_path;
+  Duration timeout = std::chrono::seconds(30);
+  Duration connect_timeout = std::chrono::seconds(5);
+  std::uint64_t max_idle_connections = 64;  // per worker thread
+  UpstreamTlsConfig tls;
+};
+
+struct Config {
+  std::string source_file;
+  ServerConfig server;
+  TlsConfig tls;
+  TenantConfig tenant;
+  std::vector<RouteConfig> routes;
+  std::map<std::string, UpstreamConfig> upstreams;
+};
+
+}  // namespace mla::config

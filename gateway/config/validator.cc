@@ -1,0 +1,267 @@
+#include "gateway/config/validator.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <utility>
+
+#include <re2/re2.h>
+
+#include "gateway/config/loader.h"
+
+namespace mla::config {
+
+SourceLocation SourceMap::find(std::string_view path) const {
+  while (true) {
+    if (auto it = locations_.find(path); it != locations_.end()) return it->second;
+    if (path.empty()) return SourceLocation{};
+    auto cut = path.find_last_of(".[");
+    path = cut == std::string_view::npos ? std::string_view() : path.substr(0, cut);
+  }
+}
+
+void SourceMap::fail(std::string_view path, std::string_view reason) const {
+  fail_at(find(path), path, reason);
+}
+
+void SourceMap::fail_at(SourceLocation at, std::string_view path, std::string_view reason) const {
+  std::string message = source_name_ + ":" + std::to_string(at.line) + ":" +
+                        std::to_string(at.column) + ": ";
+  if (!path.empty()) message.append(path).append(": ");
+  message.append(reason);
+  throw ConfigError(message);
+}
+
+std::string quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kMaxTenantIdLength = 150;
+
+// Same rule as Cortex/Loki's tenant.ValidTenantID; kept local so config validation does not
+// depend on the tenant module.
+bool is_valid_tenant_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxTenantIdLength || id == "." || id == "..") return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!-_.*'()").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kTenantIdRule =
+    "want 1-150 characters of a-z A-Z 0-9 ! - _ . * ' ( ), not \".\" or \"..\"";
+
+// RFC 9110 token characters, for header names.
+bool is_http_token(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Runs every check; `where_` turns a key path into the message location.
+class Validator {
+ public:
+  Validator(const Config& config, const SourceMap& where, bool check_files)
+      : config_(config), where_(where), check_files_(check_files) {}
+
+  void run() {
+    check_server();
+    check_tls();
+    check_tenant();
+    check_upstreams();
+    check_routes();
+  }
+
+ private:
+  void check_server() {
+    const ServerConfig& s = config_.server;
+    if (s.max_connections == 0) where_.fail("server.max_connections", "must be greater than 0");
+    if (s.max_request_body_bytes == 0) {
+      where_.fail("server.max_request_body_bytes", "must be greater than 0");
+    }
+    positive("server.read_header_timeout", s.read_header_timeout);
+    positive("server.idle_timeout", s.idle_timeout);
+    positive("server.request_timeout", s.request_timeout);
+    positive("server.shutdown_grace_period", s.shutdown_grace_period);
+    if (s.http2) {
+      where_.fail("server.http2", "HTTP/2 is not implemented yet; set server.http2: false");
+    }
+  }
+
+  void check_tls() {
+    const TlsConfig& t = config_.tls;
+    required_file("tls.cert_file", t.cert_file);
+    required_file("tls.key_file", t.key_file);
+    required_file("tls.client_ca_file", t.client_ca_file);
+    optional_file("tls.crl_file", t.crl_file);
+    positive("tls.reload_interval", t.reload_interval);
+  }
+
+  void check_tenant() {
+    const TenantConfig& t = config_.tenant;
+    if (t.source == TenantSource::kFixed) {
+      if (t.fixed.empty()) {
+        where_.fail("tenant.fixed", "required when tenant.source is fixed");
+      }
+      if (!t.pattern.empty()) {
+        where_.fail("tenant.pattern", "not used when tenant.source is fixed; remove it");
+      }
+    }
+    if (!t.fixed.empty() && !is_valid_tenant_id(t.fixed)) {
+      where_.fail("tenant.fixed",
+                  "invalid tenant ID " + quote(t.fixed) + " (" + std::string(kTenantIdRule) + ")");
+    }
+    if (!t.pattern.empty()) check_pattern(t.pattern);
+    for (std::size_t i = 0; i < t.allowed.size(); ++i) {
+      if (!is_valid_tenant_id(t.allowed[i])) {
+        where_.fail("tenant.allowed[" + std::to_string(i) + "]",
+                    "invalid tenant ID " + quote(t.allowed[i]) + " (" + std::string(kTenantIdRule) +
+                        ")");
+      }
+    }
+    if (t.source == TenantSource::kFixed && !t.allowed.empty() &&
+        std::find(t.allowed.begin(), t.allowed.end(), t.fixed) == t.allowed.end()) {
+      where_.fail("tenant.fixed", "tenant " + quote(t.fixed) + " is not in tenant.allowed");
+    }
+    if (!is_http_token(t.header)) {
+      where_.fail("tenant.header", "invalid header name " + quote(t.header));
+    }
+  }
+
+  void check_pattern(const std::string& pattern) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    RE2 regex(pattern, options);
+    if (!regex.ok()) {
+      where_.fail("tenant.pattern", "invalid RE2 pattern " + quote(pattern) + ": " + regex.error());
+    }
+    int groups = regex.NumberOfCapturingGroups();
+    if (groups != 1) {
+      where_.fail("tenant.pattern", "pattern " + quote(pattern) +
+                                        " must have exactly one capture group (the tenant), has " +
+                                        std::to_string(groups));
+    }
+  }
+
+  void check_routes() {
+    if (config_.routes.empty()) where_.fail("routes", "at least one route is required");
+    std::map<std::pair<std::string, bool>, std::size_t> seen;  // (path, is_prefix) -> index
+    for (std::size_t i = 0; i < config_.routes.size(); ++i) {
+      const RouteConfig& r = config_.routes[i];
+      std::string base = "routes[" + std::to_string(i) + "]";
+      std::string path_key = base + (r.is_prefix ? ".path_prefix" : ".path");
+      if (!r.path.starts_with('/')) {
+        where_.fail(path_key, "must start with '/', got " + quote(r.path));
+      }
+      auto [it, inserted] = seen.emplace(std::make_pair(r.path, r.is_prefix), i);
+      if (!inserted) {
+        where_.fail(path_key, quote(r.path) + " is already used by routes[" +
+                                  std::to_string(it->second) + "]");
+      }
+      if (r.upstream.empty()) where_.fail(base + ".upstream", "required");
+      if (!config_.upstreams.contains(r.upstream)) {
+        where_.fail(base + ".upstream",
+                    "unknown upstream " + quote(r.upstream) + " (defined: " + upstream_names() + ")");
+      }
+      for (std::size_t j = 0; j < r.clients.size(); ++j) {
+        if (r.clients[j].empty()) {
+          where_.fail(base + ".clients[" + std::to_string(j) + "]", "must not be empty");
+        }
+      }
+    }
+  }
+
+  void check_upstreams() {
+    if (config_.upstreams.empty()) where_.fail("upstreams", "at least one upstream is required");
+    for (const auto& [name, u] : config_.upstreams) {
+      std::string base = "upstreams." + name;
+      positive(base + ".timeout", u.timeout);
+      positive(base + ".connect_timeout", u.connect_timeout);
+      std::string tls = base + ".tls";
+      if (!u.use_tls) {
+        if (where_.has(tls)) where_.fail(tls, "only allowed with an https:// url");
+        continue;
+      }
+      if (u.tls.cert_file.empty() != u.tls.key_file.empty()) {
+        bool has_cert = !u.tls.cert_file.empty();
+        where_.fail(tls + (has_cert ? ".cert_file" : ".key_file"),
+                    "cert_file and key_file must be set together (client certificate)");
+      }
+      optional_file(tls + ".ca_file", u.tls.ca_file);
+      optional_file(tls + ".cert_file", u.tls.cert_file);
+      optional_file(tls + ".key_file", u.tls.key_file);
+    }
+  }
+
+  std::string upstream_names() const {
+    std::string names;
+    for (const auto& entry : config_.upstreams) {
+      if (!names.empty()) names += ", ";
+      names += entry.first;
+    }
+    return names.empty() ? "none" : names;
+  }
+
+  void positive(const std::string& key, Duration value) {
+    if (value <= Duration::zero()) where_.fail(key, "must be greater than 0");
+  }
+
+  void required_file(const std::string& key, const std::string& path) {
+    if (path.empty()) where_.fail(key, "required");
+    optional_file(key, path);
+  }
+
+  void optional_file(const std::string& key, const std::string& path) {
+    if (!check_files_ || path.empty()) return;
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      where_.fail(key, "cannot read " + quote(path) + ": is a directory");
+    }
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      int err = errno;
+      where_.fail(key, "cannot read " + quote(path) + ": " +
+                           (err != 0 ? std::strerror(err) : "open failed"));
+    }
+  }
+
+  const Config& config_;
+  const SourceMap& where_;
+  bool check_files_;
+};
+
+}  // namespace
+
+void validate(const Config& config, const SourceMap& where, bool check_files) {
+  Validator(config, where, check_files).run();
+}
+
+}  // namespace mla::config

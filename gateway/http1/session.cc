@@ -1,0 +1,241 @@
+#include "gateway/http1/session.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "gateway/common/logging.h"
+#include "gateway/http1/header_policy.h"
+#include "gateway/proxy/router.h"
+
+namespace mla::http1 {
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+bool expects_continue(const http::request_header<>& request) {
+  auto it = request.find(http::field::expect);
+  return it != request.end() && beast::iequals(it->value(), "100-continue");
+}
+
+std::string status_text(http::status status) { return std::to_string(static_cast<int>(status)); }
+
+// A one-line reason for a header the parser refused.
+http::status status_for_parse_error(const error_code& ec) {
+  if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
+  return http::status::bad_request;
+}
+
+}  // namespace
+
+Http1Session::Http1Session(server::Worker& worker, TlsStream& stream, ConnectionInfo info)
+    : worker_(worker), stream_(stream), info_(std::move(info)) {}
+
+Http1Session::~Http1Session() {
+  if (idle_) worker_.remove_idle(this);
+}
+
+void Http1Session::close_idle() {
+  if (!idle_) return;
+  error_code ignored;
+  stream_.next_layer().socket().cancel(ignored);
+}
+
+awaitable<bool> Http1Session::wait_for_request(bool first) {
+  if (buffer_.size() > 0) co_return true;  // pipelined bytes already here
+  const auto& server = worker_.runtime()->config->server;
+  // A fresh connection must send its request promptly; a kept-alive one may idle longer.
+  stream_.next_layer().expires_after(first ? server.read_header_timeout : server.idle_timeout);
+  idle_ = true;
+  worker_.add_idle(this);
+  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kUseTuple);
+  worker_.remove_idle(this);
+  idle_ = false;
+  if (ec) co_return false;  // idle timeout, client closed, or draining
+  buffer_.commit(n);
+  co_return true;
+}
+
+awaitable<void> Http1Session::run() {
+  bool first = true;
+  while (!worker_.draining() || first) {
+    if (!co_await wait_for_request(first)) break;
+    first = false;
+    const auto& server = worker_.runtime()->config->server;
+    HeaderParser parser;
+    parser.header_limit(kMaxHeaderBytes);
+    parser.body_limit(boost::none);  // checked against the route's limit in handle()
+    // The whole header must arrive within read_header_timeout: slowloris is cut off here.
+    stream_.next_layer().expires_after(server.read_header_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kUseTuple);
+    if (ec) {
+      if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+          ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        Response response{status_for_parse_error(ec), 11};
+        response.set(http::field::content_type, "text/plain; charset=utf-8");
+        response.body() = fmt::format("malformed request header: {}\n", ec.message());
+        log::warn("request rejected",
+                  {{"remote", info_.remote}, {"tenant", info_.tenant.tenant},
+                   {"status", status_text(response.result())}, {"reason", ec.message()}});
+        co_await send(response, false);
+      }
+      break;
+    }
+    if (!co_await handle(parser)) break;
+  }
+  // Best-effort TLS close_notify; a client that does not answer it is not waited for long.
+  stream_.next_layer().expires_after(std::chrono::seconds(1));
+  co_await stream_.async_shutdown(kUseTuple);
+}
+
+awaitable<bool> Http1Session::send(Response& response, bool keep_alive) {
+  response.keep_alive(keep_alive && !worker_.draining());
+  response.prepare_payload();
+  stream_.next_layer().expires_after(worker_.runtime()->config->server.request_timeout);
+  auto [ec, n] = co_await http::async_write(stream_, response, kUseTuple);
+  co_return !ec && response.keep_alive();
+}
+
+awaitable<bool> Http1Session::reject(const http::request_header<>& request, http::status status,
+                                     std::string_view reason, bool keep_alive,
+                                     std::string_view route) {
+  Response response{status, request.version()};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.body() = fmt::format("{}\n", reason);
+  if (status == http::status::method_not_allowed) response.set(http::field::allow, "POST");
+  log::warn("request rejected", {{"remote", info_.remote},
+                                 {"tenant", info_.tenant.tenant},
+                                 {"route", route},
+                                 {"method", request.method_string()},
+                                 {"path", proxy::target_path(request.target())},
+                                 {"status", status_text(status)},
+                                 {"reason", reason}});
+  co_return co_await send(response, keep_alive);
+}
+
+awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
+  auto runtime = worker_.runtime();  // one snapshot for the whole request
+  const auto& config = *runtime->config;
+  const auto& request = header_parser.get();
+  const bool has_body = header_parser.chunked() || header_parser.content_length().value_or(0) > 0;
+  // After a rejection the connection stays open only if no unread body would be parsed as the
+  // next request.
+  const bool keep_after_reject = header_parser.keep_alive() && !has_body;
+
+  if (request.count(http::field::transfer_encoding) > 0 && !header_parser.chunked()) {
+    co_return co_await reject(request, http::status::bad_request,
+                              "unsupported Transfer-Encoding (only chunked)", false, "");
+  }
+  if (!info_.tenant.ok()) {
+    co_return co_await reject(request, http::status::forbidden,
+                              fmt::format("no tenant for client certificate: {}",
+                                          info_.tenant.error),
+                              keep_after_reject, "");
+  }
+  const config::RouteConfig* route = proxy::match_route(config.routes, request.target());
+  if (route == nullptr) {
+    co_return co_await reject(
+        request, http::status::not_found,
+        fmt::format("no route for path {}", proxy::target_path(request.target())), keep_after_reject, "");
+  }
+  if (route->kind != config::RouteKind::kPassthrough && request.method() != http::verb::post) {
+    co_return co_await reject(request, http::status::method_not_allowed,
+                              fmt::format("method {} not allowed on {} (use POST)",
+                                          std::string_view(request.method_string()), route->path),
+                              keep_after_reject, route->path);
+  }
+  if (!route->clients.empty() &&
+      std::none_of(info_.client_names.begin(), info_.client_names.end(), [&](const auto& name) {
+        return std::find(route->clients.begin(), route->clients.end(), name) !=
+               route->clients.end();
+      })) {
+    co_return co_await reject(
+        request, http::status::forbidden,
+        fmt::format("client certificate is not in the clients list of route {}", route->path),
+        keep_after_reject, route->path);
+  }
+  const std::uint64_t max_body = config.server.max_request_body_bytes;
+  if (header_parser.content_length().value_or(0) > max_body) {
+    co_return co_await reject(
+        request, http::status::payload_too_large,
+        fmt::format("request body of {} bytes exceeds max_request_body_bytes ({})",
+                    *header_parser.content_length(), max_body),
+        false, route->path);
+  }
+  if (auto expect = request.find(http::field::expect); expect != request.end()) {
+    if (!expects_continue(request)) {
+      co_return co_await reject(request, http::status::expectation_failed,
+                                "unsupported Expect header", keep_after_reject, route->path);
+    }
+    http::response<http::empty_body> go_on{http::status::continue_, request.version()};
+    stream_.next_layer().expires_after(config.server.request_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, go_on, kUseTuple);
+    if (ec) co_return false;
+  }
+
+  // Body: bounded by max_request_body_bytes while reading (chunked bodies have no length).
+  http::request_parser<http::string_body> parser{std::move(header_parser)};
+  parser.body_limit(max_body);
+  stream_.next_layer().expires_after(config.server.request_timeout);
+  auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kUseTuple);
+  if (ec == http::error::body_limit) {
+    co_return co_await reject(
+        parser.get(), http::status::payload_too_large,
+        fmt::format("request body exceeds max_request_body_bytes ({})", max_body), false,
+        route->path);
+  }
+  if (ec) {
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::partial_message) {
+      co_return co_await reject(parser.get(), http::status::bad_request,
+                                fmt::format("malformed request body: {}", ec.message()), false,
+                                route->path);
+    }
+    log::info("request body not received",
+              {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
+    co_return false;
+  }
+
+  proxy::UpstreamRequest upstream_request = parser.release();
+  const bool client_keep_alive = upstream_request.keep_alive();
+  const unsigned client_version = upstream_request.version();
+  const bool is_head = upstream_request.method() == http::verb::head;
+  std::shared_ptr<proxy::UpstreamPool> pool = worker_.pool(*runtime, route->upstream);
+  const auto& upstream = pool->config();
+  prepare_upstream_headers(upstream_request, config.tenant.header, info_.tenant.tenant,
+                           fmt::format("{}:{}", upstream.host, upstream.port));
+  if (!upstream.base_path.empty()) {
+    upstream_request.target(upstream.base_path + std::string(upstream_request.target()));
+  }
+  upstream_request.version(11);
+  upstream_request.keep_alive(true);
+  upstream_request.prepare_payload();
+
+  proxy::ForwardResult result = co_await pool->forward(upstream_request, is_head);
+  if (!result.response) {
+    upstream_request.version(client_version);  // answer in the client's terms
+    co_return co_await reject(upstream_request, result.error_status, result.error,
+                              client_keep_alive, route->path);
+  }
+  Response& response = *result.response;
+  strip_hop_by_hop(response);
+  response.version(client_version);
+  log::debug("request", {{"remote", info_.remote},
+                         {"tenant", info_.tenant.tenant},
+                         {"route", route->path},
+                         {"upstream", upstream.name},
+                         {"status", status_text(response.result())},
+                         {"bytes", std::to_string(upstream_request.body().size())}});
+  if (is_head) {
+    // HEAD answers keep the upstream's Content-Length without a body.
+    response.keep_alive(client_keep_alive && !worker_.draining());
+    stream_.next_layer().expires_after(config.server.request_timeout);
+    http::response_serializer<http::string_body> serializer{response};
+    serializer.split(true);
+    auto [wec, wn] = co_await http::async_write_header(stream_, serializer, kUseTuple);
+    co_return !wec && response.keep_alive();
+  }
+  co_return co_await send(response, client_keep_alive);
+}
+
+}  // namespace mla::http1

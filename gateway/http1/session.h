@@ -1,0 +1,52 @@
+// One HTTP/1.1 connection after the TLS handshake: a coroutine loop reading requests with
+// deadlines (idle, header, body), applying the data-plane rules of DESIGN.md §4 and forwarding
+// through the worker's upstream pools. Lives on one worker thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gateway/common/asio.h"
+#include "gateway/server/worker.h"
+#include "gateway/tenant/tenant_mapper.h"
+
+namespace mla::http1 {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Largest request header block accepted (431 beyond).
+inline constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
+
+struct ConnectionInfo {
+  tenant::TenantResult tenant;            // resolved once, at handshake
+  std::vector<std::string> client_names;  // certificate CN + SAN DNS, for route `clients`
+  std::string remote;                     // "ip:port", for logs
+};
+
+class Http1Session : public server::IdleConnection {
+ public:
+  Http1Session(server::Worker& worker, TlsStream& stream, ConnectionInfo info);
+  ~Http1Session() override;
+
+  awaitable<void> run();
+  void close_idle() override;
+
+ private:
+  using HeaderParser = http::request_parser<http::empty_body>;
+  using Response = http::response<http::string_body>;
+
+  awaitable<bool> wait_for_request(bool first);
+  // Handles one request whose header has been read; returns whether to keep the connection.
+  awaitable<bool> handle(HeaderParser& header_parser);
+  awaitable<bool> send(Response& response, bool keep_alive);
+  awaitable<bool> reject(const http::request_header<>& request, http::status status,
+                         std::string_view reason, bool keep_alive, std::string_view route);
+
+  server::Worker& worker_;  // owns this session's thread
+  TlsStream& stream_;       // owned by serve_connection's frame, outlives the session
+  const ConnectionInfo info_;
+  beast::flat_buffer buffer_;  // bytes read ahead of the current parser position
+  bool idle_ = false;          // waiting for the first byte of the next request
+};
+
+}  // namespace mla::http1

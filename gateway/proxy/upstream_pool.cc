@@ -1,0 +1,99 @@
+#include "gateway/proxy/upstream_pool.h"
+
+#include <fmt/format.h>
+
+namespace mla::proxy {
+namespace {
+
+bool is_timeout(const error_code& ec) {
+  return ec == beast::error::timeout || ec == asio::error::timed_out;
+}
+
+ForwardResult failure(const error_code& ec, std::string_view what,
+                      const config::UpstreamConfig& upstream) {
+  ForwardResult result;
+  result.error_status = is_timeout(ec) ? http::status::gateway_timeout : http::status::bad_gateway;
+  result.error = fmt::format("upstream {} {}: {}", upstream.name, what,
+                             is_timeout(ec) ? "timed out" : ec.message());
+  return result;
+}
+
+}  // namespace
+
+UpstreamPool::UpstreamPool(config::UpstreamConfig config, std::shared_ptr<asio::ssl::context> tls)
+    : config_(std::move(config)), tls_(std::move(tls)) {}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
+  auto now = std::chrono::steady_clock::now();
+  while (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    if (now - conn->idle_since < kMaxIdleAge && conn->looks_alive()) return conn;
+    conn->close();
+  }
+  return nullptr;
+}
+
+void UpstreamPool::give_back(std::unique_ptr<UpstreamConnection> conn) {
+  if (idle_.size() >= config_.max_idle_connections) {
+    conn->close();
+    return;
+  }
+  conn->idle_since = std::chrono::steady_clock::now();
+  idle_.push_back(std::move(conn));
+}
+
+void UpstreamPool::close_idle() {
+  for (auto& conn : idle_) conn->close();
+  idle_.clear();
+}
+
+awaitable<ForwardResult> UpstreamPool::forward(UpstreamRequest& request, bool is_head) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto conn = take_idle();
+    bool reused = conn != nullptr;
+    if (!conn) {
+      error_code ec;
+      conn = co_await UpstreamConnection::connect(config_, tls_.get(), ec);
+      if (!conn) co_return failure(ec, "connect", config_);
+    }
+
+    std::size_t sent = 0;
+    error_code ec = co_await conn->write(request, config_.timeout, sent);
+    if (ec) {
+      conn->close();
+      if (reused && sent == 0) continue;  // stale keep-alive connection, nothing sent yet
+      co_return failure(ec, "write", config_);
+    }
+
+    UpstreamResponseParser parser;
+    parser.body_limit(kMaxUpstreamResponseBytes);
+    if (is_head) parser.skip(true);
+    std::size_t received = 0;
+    ec = co_await conn->read(parser, config_.timeout, received);
+    if (ec) {
+      conn->close();
+      if (ec == http::error::body_limit) {
+        ForwardResult result;
+        result.error = fmt::format("upstream {} response larger than {} bytes", config_.name,
+                                   kMaxUpstreamResponseBytes);
+        co_return result;
+      }
+      co_return failure(ec, "read", config_);
+    }
+
+    ForwardResult result;
+    result.response = parser.release();
+    if (result.response->keep_alive()) {
+      give_back(std::move(conn));
+    } else {
+      conn->close();
+    }
+    co_return result;
+  }
+  ForwardResult result;
+  result.error = fmt::format("upstream {}: connection lost twice", config_.name);
+  co_return result;
+}
+
+}  // namespace mla::proxy

@@ -1,0 +1,53 @@
+#include "gateway/server/connection.h"
+
+#include <openssl/ssl.h>
+
+#include "gateway/common/logging.h"
+#include "gateway/common/stats.h"
+#include "gateway/http1/session.h"
+#include "gateway/server/worker.h"
+#include "gateway/tls/tls_context.h"
+
+namespace mla::server {
+namespace {
+
+std::string endpoint_text(const tcp::socket& socket) {
+  error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
+  auto runtime = worker.runtime();
+  std::string remote = endpoint_text(socket);
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);  // responses are small: no Nagle delay
+
+  http1::TlsStream stream(beast::tcp_stream(std::move(socket)), *runtime->server_tls);
+  // The handshake shares the header deadline: a client that connects and stalls is cut off.
+  stream.next_layer().expires_after(runtime->config->server.read_header_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
+  if (ec) {
+    std::string reason = tls::classify_handshake_failure(stream.native_handle(), ec);
+    common::stats().count_handshake_failure(reason);
+    // A bare TCP connect-and-close (port probes) is routine; anything else is worth a warning.
+    auto level = reason == "eof" ? log::Level::kDebug : log::Level::kWarn;
+    log::write(level, "TLS handshake failed",
+               {{"remote", remote}, {"reason", reason}, {"error", ec.message()}});
+    co_return;
+  }
+
+  X509* cert = SSL_get0_peer_certificate(stream.native_handle());
+  http1::ConnectionInfo info{runtime->tenants->map(cert), {}, remote};
+  if (cert != nullptr) info.client_names = tenant::certificate_client_names(cert);
+  if (!info.tenant.ok()) {
+    log::warn("client certificate gives no tenant", {{"remote", remote}, {"reason", info.tenant.error}});
+  }
+  http1::Http1Session session(worker, stream, std::move(info));
+  co_await session.run();
+}
+
+}  // namespace mla::server

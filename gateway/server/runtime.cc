@@ -1,0 +1,18 @@
+#include "gateway/server/runtime.h"
+
+#include "gateway/tls/tls_context.h"
+
+namespace mla::server {
+
+std::shared_ptr<const Runtime> build_runtime(config::Config config) {
+  auto runtime = std::make_shared<Runtime>();
+  runtime->tenants = std::make_shared<tenant::TenantMapper>(config.tenant);
+  runtime->server_tls = tls::make_server_context(config.tls, config.server.http2);
+  for (const auto& [name, upstream] : config.upstreams) {
+    if (upstream.use_tls) runtime->upstream_tls[name] = tls::make_upstream_context(upstream.tls);
+  }
+  runtime->config = std::make_shared<const config::Config>(std::move(config));
+  return runtime;
+}
+
+}  // namespace mla::server

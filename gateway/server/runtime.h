@@ -1,0 +1,26 @@
+// Everything built from one config snapshot: the config itself, the tenant mapper and the TLS
+// contexts. Immutable once built and shared read-only by all workers; a reload builds a new
+// Runtime and swaps the pointer, so in-flight requests finish on the snapshot they started with.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "gateway/common/asio.h"
+#include "gateway/config/config.h"
+#include "gateway/tenant/tenant_mapper.h"
+
+namespace mla::server {
+
+struct Runtime : std::enable_shared_from_this<Runtime> {
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const tenant::TenantMapper> tenants;
+  std::shared_ptr<asio::ssl::context> server_tls;
+  std::map<std::string, std::shared_ptr<asio::ssl::context>> upstream_tls;  // https upstreams only
+};
+
+// Throws (std::runtime_error / std::invalid_argument) with a one-line reason.
+std::shared_ptr<const Runtime> build_runtime(config::Config config);
+
+}  // namespace mla::server

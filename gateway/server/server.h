@@ -1,0 +1,34 @@
+// Owns the workers (one thread and io_context each) and the process lifecycle: start, reload
+// (SIGHUP), graceful drain (SIGTERM/SIGINT) within shutdown_grace_period.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "gateway/server/runtime.h"
+#include "gateway/server/worker.h"
+
+namespace mla::server {
+
+class Server {
+ public:
+  // `reload` builds a new Runtime from the config file (throws with a one-line reason).
+  Server(std::shared_ptr<const Runtime> runtime,
+         std::function<std::shared_ptr<const Runtime>()> reload);
+  ~Server();
+
+  // Binds every worker's listener; throws if the address cannot be bound.
+  void start();
+  // Blocks until a stop signal has been handled and the drain finished; returns the exit code.
+  int wait();
+
+ private:
+  void reload();
+
+  RuntimeSource runtimes_;
+  std::function<std::shared_ptr<const Runtime>()> reload_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace mla::server

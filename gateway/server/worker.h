@@ -1,0 +1,79 @@
+// One worker = one thread, one io_context, its own SO_REUSEPORT listener and its own upstream
+// pools (thread-per-core: nothing here is shared with other workers except the Runtime
+// snapshot and the atomic counters). Public methods marked "any thread" post to the worker.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "gateway/common/asio.h"
+#include "gateway/proxy/upstream_pool.h"
+#include "gateway/server/runtime.h"
+
+namespace mla::server {
+
+class RuntimeSource;
+
+// A connection that can be closed while it waits for its next request (for graceful drain).
+class IdleConnection {
+ public:
+  virtual ~IdleConnection() = default;
+  virtual void close_idle() = 0;
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, const RuntimeSource& runtimes);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds this worker's listener (SO_REUSEPORT, so every worker binds the same port). Throws.
+  void listen(const tcp::endpoint& endpoint);
+  void start();  // starts the thread
+  void join();
+  void drain();  // any thread: stop accepting, close idle connections, finish in-flight ones
+  void stop();   // any thread: stop the event loop now
+
+  // Worker thread only.
+  std::shared_ptr<const Runtime> runtime() const;
+  // The pool of `upstream` for this runtime snapshot (created on first use).
+  std::shared_ptr<proxy::UpstreamPool> pool(const Runtime& runtime, const std::string& upstream);
+  bool draining() const { return draining_; }
+  void add_idle(IdleConnection* connection) { idle_.insert(connection); }
+  void remove_idle(IdleConnection* connection) { idle_.erase(connection); }
+  unsigned index() const { return index_; }
+
+ private:
+  awaitable<void> accept_loop();
+
+  const unsigned index_;
+  const RuntimeSource& runtimes_;  // owned by the Server, outlives workers
+  asio::io_context io_{1};         // concurrency hint 1: only this worker's thread runs it
+  tcp::acceptor acceptor_{io_};
+  std::thread thread_;
+  bool draining_ = false;  // worker thread only
+  // Pools of the runtime they were built for; rebuilt when the runtime snapshot changes.
+  std::shared_ptr<const Runtime> pools_runtime_;
+  std::map<std::string, std::shared_ptr<proxy::UpstreamPool>> pools_;
+  std::set<IdleConnection*> idle_;  // connections waiting for a request; worker thread only
+};
+
+// Where workers get the current Runtime; thread-safe (an atomic shared_ptr swap on reload).
+class RuntimeSource {
+ public:
+  explicit RuntimeSource(std::shared_ptr<const Runtime> initial) : current_(std::move(initial)) {}
+  std::shared_ptr<const Runtime> get() const { return current_.load(std::memory_order_acquire); }
+  void set(std::shared_ptr<const Runtime> next) {
+    current_.store(std::move(next), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const Runtime>> current_;
+};
+
+}  // namespace mla::server
