@@ -22,9 +22,11 @@ readonly ROOT=$PWD
 readonly LOG_DIR=$ROOT/build-test-logs
 mkdir -p "$LOG_DIR"
 
-# Time bounds (seconds). CI gives 90 minutes on 2 cores for the whole run.
-readonly BUILD_TIMEOUT=${MLA_BUILD_TIMEOUT:-1800}
-readonly CTEST_TIMEOUT=${MLA_CTEST_TIMEOUT:-1800}  # a whole ctest run
+# Time bounds (seconds). CI gives 90 minutes on 2 cores for the whole run: every step's limit is
+# also cut to what is left of MLA_TEST_BUDGET, so the script itself ends in time.
+readonly BUDGET=${MLA_TEST_BUDGET:-5100}
+readonly BUILD_TIMEOUT=${MLA_BUILD_TIMEOUT:-2400}
+readonly CTEST_TIMEOUT=${MLA_CTEST_TIMEOUT:-2400}  # a whole ctest run
 readonly TEST_TIMEOUT=${MLA_TEST_TIMEOUT:-300}     # one test without its own TIMEOUT property
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -37,6 +39,13 @@ start_time=$SECONDS
 tests_passed=0
 tests_failed=0
 failed_steps=()
+
+# limit DEFAULT: prints min(DEFAULT, what is left of the budget), at least 1.
+limit() {
+  local left=$((BUDGET - (SECONDS - start_time)))
+  ((left < 1)) && left=1
+  echo $(($1 < left ? $1 : left))
+}
 
 step() { printf '\n==== [%4ds] %s\n' $((SECONDS - start_time)) "$*"; }
 fail_step() {
@@ -56,14 +65,17 @@ run_ctest() {
     return 2
   fi
   echo "$name: running $count tests"
-  timeout --kill-after=30 "$CTEST_TIMEOUT" \
-    ctest --output-on-failure --timeout "$TEST_TIMEOUT" "$@" 2>&1 | tee "$log"
-  local rc=${PIPESTATUS[0]}
+  # -O copies the output to the log; no pipe, so a test's stray child holding stdout open cannot
+  # stall the script. timeout signals ctest's whole process group.
+  local rc=0 seconds
+  seconds=$(limit "$CTEST_TIMEOUT")
+  timeout --kill-after=30 "$seconds" \
+    ctest --output-on-failure --timeout "$TEST_TIMEOUT" -O "$log" "$@" || rc=$?
   local line
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
   if [[ -z "$line" ]]; then
     if [[ $rc -eq 124 ]]; then
-      echo "$name: ctest killed after ${CTEST_TIMEOUT}s"
+      echo "$name: ctest killed after ${seconds}s (time limit)"
     else
       echo "$name: ctest printed no summary (exit $rc)"
     fi
@@ -80,7 +92,11 @@ run_ctest() {
 }
 
 build() {
-  timeout --kill-after=30 "$BUILD_TIMEOUT" bash scripts/build.sh "$@"
+  local seconds rc=0
+  seconds=$(limit "$BUILD_TIMEOUT")
+  timeout --kill-after=30 "$seconds" bash scripts/build.sh "$@" || rc=$?
+  ((rc == 124)) && echo "build $1: stopped after ${seconds}s (time limit)"
+  return "$rc"
 }
 
 # 1. Dependencies ---------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ std::optional<config::Duration> parse_duration(std::string_view text) {
   if (text == "0") return config::Duration(0);
   if (text.empty()) return std::nullopt;
 
-  constexpr auto kLimit = static_cast<std::uint64_t>(std::numeric_limits<config::Duration::rep>::max());
+  constexpr auto kLimit =
+      static_cast<std::uint64_t>(std::numeric_limits<config::Duration::rep>::max());
   std::uint64_t total_ms = 0;
   std::size_t next_rank = 0;  // units of a lower rank than this were already used
   while (!text.empty()) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/ratelimit/limits_config.h"
+
 namespace mla::config {
 
 using Duration = std::chrono::milliseconds;
@@ -26,6 +28,9 @@ struct ServerConfig {
   unsigned threads = 0;  // 0 = one per core
   std::uint64_t max_connections = 10000;
   std::uint64_t max_request_body_bytes = 16 * kMiB;
+  // Bound on each decompression step of a scanned body (Content-Encoding, then the format's own
+  // snappy layer); 413 beyond it. Bytes, > 0.
+  std::uint64_t max_decompressed_bytes = 64 * kMiB;
   Duration read_header_timeout = std::chrono::seconds(10);
   Duration idle_timeout = std::chrono::seconds(120);
   Duration request_timeout = std::chrono::seconds(60);
@@ -62,6 +67,8 @@ struct RouteConfig {
   RouteKind kind = RouteKind::kPassthrough;
   std::string upstream;              // key into Config::upstreams (validated)
   std::vector<std::string> clients;  // empty = any client; else cert CN or SAN DNS must match
+  // false = forward the body without inspection: no decompression, validation or counting.
+  bool scan = true;
 };
 
 struct UpstreamTlsConfig {
@@ -91,6 +98,7 @@ struct Config {
   ServerConfig server;
   TlsConfig tls;
   TenantConfig tenant;
+  ratelimit::LimitsConfig limits;  // absent section = the defaults in limits_config.h
   std::vector<RouteConfig> routes;
   std::map<std::string, UpstreamConfig> upstreams;
 };

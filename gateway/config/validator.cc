@@ -1,5 +1,7 @@
 #include "gateway/config/validator.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -10,9 +12,8 @@
 #include <string>
 #include <utility>
 
-#include <re2/re2.h>
-
 #include "gateway/config/loader.h"
+#include "gateway/tenant/tenant_mapper.h"
 
 namespace mla::config {
 
@@ -30,8 +31,8 @@ void SourceMap::fail(std::string_view path, std::string_view reason) const {
 }
 
 void SourceMap::fail_at(SourceLocation at, std::string_view path, std::string_view reason) const {
-  std::string message = source_name_ + ":" + std::to_string(at.line) + ":" +
-                        std::to_string(at.column) + ": ";
+  std::string message =
+      source_name_ + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": ";
   if (!path.empty()) message.append(path).append(": ");
   message.append(reason);
   throw ConfigError(message);
@@ -57,22 +58,15 @@ std::string quote(std::string_view text) {
 
 namespace {
 
-constexpr std::size_t kMaxTenantIdLength = 150;
+using tenant::is_valid_tenant_id;
 
-// Same rule as Cortex/Loki's tenant.ValidTenantID; kept local so config validation does not
-// depend on the tenant module.
-bool is_valid_tenant_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxTenantIdLength || id == "." || id == "..") return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!-_.*'()").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
+// Describes the rule tenant::is_valid_tenant_id enforces (Cortex/Loki's tenant.ValidTenantID).
 constexpr std::string_view kTenantIdRule =
     "want 1-150 characters of a-z A-Z 0-9 ! - _ . * ' ( ), not \".\" or \"..\"";
+
+std::string invalid_tenant_id(const std::string& id) {
+  return "invalid tenant ID " + quote(id) + " (" + std::string(kTenantIdRule) + ")";
+}
 
 // RFC 9110 token characters, for header names.
 bool is_http_token(std::string_view text) {
@@ -95,6 +89,7 @@ class Validator {
     check_server();
     check_tls();
     check_tenant();
+    check_limits();
     check_upstreams();
     check_routes();
   }
@@ -105,6 +100,9 @@ class Validator {
     if (s.max_connections == 0) where_.fail("server.max_connections", "must be greater than 0");
     if (s.max_request_body_bytes == 0) {
       where_.fail("server.max_request_body_bytes", "must be greater than 0");
+    }
+    if (s.max_decompressed_bytes == 0) {
+      where_.fail("server.max_decompressed_bytes", "must be greater than 0");
     }
     positive("server.read_header_timeout", s.read_header_timeout);
     positive("server.idle_timeout", s.idle_timeout);
@@ -135,15 +133,12 @@ class Validator {
       }
     }
     if (!t.fixed.empty() && !is_valid_tenant_id(t.fixed)) {
-      where_.fail("tenant.fixed",
-                  "invalid tenant ID " + quote(t.fixed) + " (" + std::string(kTenantIdRule) + ")");
+      where_.fail("tenant.fixed", invalid_tenant_id(t.fixed));
     }
     if (!t.pattern.empty()) check_pattern(t.pattern);
     for (std::size_t i = 0; i < t.allowed.size(); ++i) {
       if (!is_valid_tenant_id(t.allowed[i])) {
-        where_.fail("tenant.allowed[" + std::to_string(i) + "]",
-                    "invalid tenant ID " + quote(t.allowed[i]) + " (" + std::string(kTenantIdRule) +
-                        ")");
+        where_.fail("tenant.allowed[" + std::to_string(i) + "]", invalid_tenant_id(t.allowed[i]));
       }
     }
     if (t.source == TenantSource::kFixed && !t.allowed.empty() &&
@@ -152,6 +147,25 @@ class Validator {
     }
     if (!is_http_token(t.header)) {
       where_.fail("tenant.header", "invalid header name " + quote(t.header));
+    }
+  }
+
+  // Rates and bursts were checked (finite, >= 0) by the loader.
+  void check_limits() {
+    const ratelimit::LimitsConfig& l = config_.limits;
+    if (l.replicas < 1) where_.fail("limits.replicas", "must be at least 1");
+    if (l.limited_status != 429 && l.limited_status != 503) {
+      where_.fail("limits.limited_status",
+                  "must be 429 or 503, got " + std::to_string(l.limited_status));
+    }
+    if (l.disabled_status < 400 || l.disabled_status > 599) {
+      where_.fail("limits.disabled_status", "must be an HTTP error status (400-599), got " +
+                                                std::to_string(l.disabled_status));
+    }
+    for (const auto& entry : l.overrides) {
+      if (!is_valid_tenant_id(entry.first)) {
+        where_.fail("limits.overrides." + entry.first, invalid_tenant_id(entry.first));
+      }
     }
   }
 
@@ -187,8 +201,8 @@ class Validator {
       }
       if (r.upstream.empty()) where_.fail(base + ".upstream", "required");
       if (!config_.upstreams.contains(r.upstream)) {
-        where_.fail(base + ".upstream",
-                    "unknown upstream " + quote(r.upstream) + " (defined: " + upstream_names() + ")");
+        where_.fail(base + ".upstream", "unknown upstream " + quote(r.upstream) +
+                                            " (defined: " + upstream_names() + ")");
       }
       for (std::size_t j = 0; j < r.clients.size(); ++j) {
         if (r.clients[j].empty()) {

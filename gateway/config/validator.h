@@ -1,7 +1,8 @@
-// Semantic checks on a loaded Config (DESIGN.md §3): required values, ranges, tenant IDs, the
-// tenant pattern, route -> upstream references, upstream TLS settings and file readability. The
-// loader has already checked keys, types and value syntax; both report errors through a SourceMap so
-// every message names the key path and its line:column.
+// Semantic checks on a loaded Config (DESIGN.md §3): required values, ranges (including the limits
+// statuses), tenant IDs (including limits override keys), the tenant pattern, route -> upstream
+// references, upstream TLS settings and file readability. The loader has already checked keys,
+// types and value syntax; both report errors through a SourceMap so every message names the key
+// path and its line:column.
 #pragma once
 
 #include <map>
@@ -24,7 +25,9 @@ class SourceMap {
  public:
   explicit SourceMap(std::string source_name) : source_name_(std::move(source_name)) {}
 
-  void add(std::string path, SourceLocation at) { locations_.insert_or_assign(std::move(path), at); }
+  void add(std::string path, SourceLocation at) {
+    locations_.insert_or_assign(std::move(path), at);
+  }
   bool has(std::string_view path) const { return locations_.find(path) != locations_.end(); }
   // Location of `path`, else of its nearest recorded ancestor (so a missing key points at the map
   // that should hold it), else 1:1.

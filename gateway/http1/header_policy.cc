@@ -28,6 +28,8 @@ void strip_hop_by_hop(http::fields& fields) {
 void prepare_upstream_headers(http::fields& fields, std::string_view tenant_header,
                               std::string_view tenant, std::string_view upstream_host) {
   strip_hop_by_hop(fields);
+  // The gateway has read the whole body already; the upstream must not answer 100 Continue.
+  fields.erase(http::field::expect);
   fields.erase(tenant_header);  // erases every instance, case-insensitively
   fields.set(tenant_header, tenant);
   fields.set(http::field::host, upstream_host);

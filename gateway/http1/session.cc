@@ -12,6 +12,9 @@ namespace mla::http1 {
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::chrono::seconds kLingerTotal{5};
+constexpr std::chrono::seconds kLingerIdle{2};
+constexpr std::size_t kLingerMaxBytes = 64 * 1024 * 1024;
 
 bool expects_continue(const http::request_header<>& request) {
   auto it = request.find(http::field::expect);
@@ -83,9 +86,26 @@ awaitable<void> Http1Session::run() {
     }
     if (!co_await handle(parser)) break;
   }
+  if (unread_body_) co_await discard_unread_body();
   // Best-effort TLS close_notify; a client that does not answer it is not waited for long.
   stream_.next_layer().expires_after(std::chrono::seconds(1));
   co_await stream_.async_shutdown(kUseTuple);
+}
+
+awaitable<void> Http1Session::discard_unread_body() {
+  // Like nginx's lingering close: a client still sending a body we refused (413, 403, ...) gets
+  // to finish, so it reads our answer instead of a connection reset. Bounded in time and bytes.
+  const auto deadline = std::chrono::steady_clock::now() + kLingerTotal;
+  std::size_t discarded = 0;
+  while (discarded < kLingerMaxBytes) {
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) break;
+    stream_.next_layer().expires_after(
+        std::min<std::chrono::steady_clock::duration>(left, kLingerIdle));
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kUseTuple);
+    if (ec) break;
+    discarded += n;  // prepared but never committed: the bytes are dropped
+  }
 }
 
 awaitable<bool> Http1Session::send(Response& response, bool keep_alive) {
@@ -121,6 +141,7 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   // After a rejection the connection stays open only if no unread body would be parsed as the
   // next request.
   const bool keep_after_reject = header_parser.keep_alive() && !has_body;
+  unread_body_ = has_body;
 
   if (request.count(http::field::transfer_encoding) > 0 && !header_parser.chunked()) {
     co_return co_await reject(request, http::status::bad_request,
@@ -178,6 +199,7 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   parser.body_limit(max_body);
   stream_.next_layer().expires_after(config.server.request_timeout);
   auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kUseTuple);
+  unread_body_ = ec == http::error::body_limit;
   if (ec == http::error::body_limit) {
     co_return co_await reject(
         parser.get(), http::status::payload_too_large,

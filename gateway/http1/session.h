@@ -39,6 +39,7 @@ class Http1Session : public server::IdleConnection {
   // Handles one request whose header has been read; returns whether to keep the connection.
   awaitable<bool> handle(HeaderParser& header_parser);
   awaitable<bool> send(Response& response, bool keep_alive);
+  awaitable<void> discard_unread_body();
   awaitable<bool> reject(const http::request_header<>& request, http::status status,
                          std::string_view reason, bool keep_alive, std::string_view route);
 
@@ -47,6 +48,7 @@ class Http1Session : public server::IdleConnection {
   const ConnectionInfo info_;
   beast::flat_buffer buffer_;  // bytes read ahead of the current parser position
   bool idle_ = false;          // waiting for the first byte of the next request
+  bool unread_body_ = false;   // the last request was answered before its body was read
 };
 
 }  // namespace mla::http1

@@ -61,52 +61,33 @@ class LokiJsonHandler {
     switch (take_slot()) {
       case Slot::kIgnored:
       case Slot::kLabelValue:
-      case Slot::kTimestamp:
-        return true;
-      case Slot::kLine:
-        counts_.log_bytes += value.size();
-        return true;
-      case Slot::kMetaPairValue:
-        counts_.log_bytes += value.size();
-        return true;
-      default:
-        return shape_error("unexpected string");
+      case Slot::kTimestamp: return true;
+      case Slot::kLine: counts_.log_bytes += value.size(); return true;
+      case Slot::kMetaPairValue: counts_.log_bytes += value.size(); return true;
+      default: return shape_error("unexpected string");
     }
   }
 
   bool start_object(std::size_t) {
     if (skip_depth_ > 0) return enter_skip();
     switch (take_slot()) {
-      case Slot::kDocument:
-        return push(Frame::kRoot);
-      case Slot::kStreamElement:
-        ++counts_.series;
-        return push(Frame::kStream);
-      case Slot::kLabelsValue:
-        return push(Frame::kLabels);
-      case Slot::kMetaValue:
-        return push(Frame::kMeta);
-      case Slot::kIgnored:
-        return enter_skip();
-      default:
-        return shape_error("unexpected object");
+      case Slot::kDocument: return push(Frame::kRoot);
+      case Slot::kStreamElement: ++counts_.series; return push(Frame::kStream);
+      case Slot::kLabelsValue: return push(Frame::kLabels);
+      case Slot::kMetaValue: return push(Frame::kMeta);
+      case Slot::kIgnored: return enter_skip();
+      default: return shape_error("unexpected object");
     }
   }
 
   bool start_array(std::size_t) {
     if (skip_depth_ > 0) return enter_skip();
     switch (take_slot()) {
-      case Slot::kStreamsValue:
-        return push(Frame::kStreams);
-      case Slot::kValuesValue:
-        return push(Frame::kValues);
-      case Slot::kEntryValue:
-        entry_elements_ = 0;
-        return push(Frame::kEntry);
-      case Slot::kIgnored:
-        return enter_skip();
-      default:
-        return shape_error("unexpected array");
+      case Slot::kStreamsValue: return push(Frame::kStreams);
+      case Slot::kValuesValue: return push(Frame::kValues);
+      case Slot::kEntryValue: entry_elements_ = 0; return push(Frame::kEntry);
+      case Slot::kIgnored: return enter_skip();
+      default: return shape_error("unexpected array");
     }
   }
 
@@ -121,15 +102,12 @@ class LokiJsonHandler {
         if (name == "stream") pending_ = Slot::kLabelsValue;
         if (name == "values") pending_ = Slot::kValuesValue;
         break;
-      case Frame::kLabels:
-        pending_ = Slot::kLabelValue;
-        break;
+      case Frame::kLabels: pending_ = Slot::kLabelValue; break;
       case Frame::kMeta:
         counts_.log_bytes += name.size();
         pending_ = Slot::kMetaPairValue;
         break;
-      default:
-        break;
+      default: break;
     }
     return true;
   }
@@ -147,8 +125,8 @@ class LokiJsonHandler {
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& error) {
     std::string_view what = error.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
-    if (const auto bracket = what.find("] "); !what.empty() && what[0] == '[' &&
-                                              bracket != std::string_view::npos) {
+    if (const auto bracket = what.find("] ");
+        !what.empty() && what[0] == '[' && bracket != std::string_view::npos) {
       what.remove_prefix(bracket + 2);
     }
     reason_ = "invalid JSON: ";
@@ -163,20 +141,14 @@ class LokiJsonHandler {
   Slot take_slot() {
     if (depth_ == 0) return Slot::kDocument;
     switch (top()) {
-      case Frame::kStreams:
-        return Slot::kStreamElement;
-      case Frame::kValues:
-        return Slot::kEntryValue;
+      case Frame::kStreams: return Slot::kStreamElement;
+      case Frame::kValues: return Slot::kEntryValue;
       case Frame::kEntry:
         switch (entry_elements_++) {
-          case 0:
-            return Slot::kTimestamp;
-          case 1:
-            return Slot::kLine;
-          case 2:
-            return Slot::kMetaValue;
-          default:
-            return Slot::kTooManyEntryElements;
+          case 0: return Slot::kTimestamp;
+          case 1: return Slot::kLine;
+          case 2: return Slot::kMetaValue;
+          default: return Slot::kTooManyEntryElements;
         }
       default: {
         const Slot slot = pending_;
@@ -189,16 +161,13 @@ class LokiJsonHandler {
   bool scalar(bool is_null) {
     if (skip_depth_ > 0) return true;
     switch (take_slot()) {
-      case Slot::kIgnored:
-        return true;
+      case Slot::kIgnored: return true;
       // A null list or map decodes to an empty one in Go, as Loki does.
       case Slot::kStreamsValue:
       case Slot::kLabelsValue:
       case Slot::kValuesValue:
-      case Slot::kMetaValue:
-        return is_null || shape_error("expected an array or object");
-      default:
-        return shape_error(is_null ? "unexpected null" : "unexpected scalar");
+      case Slot::kMetaValue: return is_null || shape_error("expected an array or object");
+      default: return shape_error(is_null ? "unexpected null" : "unexpected scalar");
     }
   }
 
@@ -224,8 +193,8 @@ class LokiJsonHandler {
 
   bool shape_error(std::string_view what) {
     static constexpr std::array<std::string_view, 7> kWhere = {
-        "document", "\"streams\"", "a stream", "\"stream\"", "\"values\"", "a values entry",
-        "structured metadata"};
+        "document",   "\"streams\"",    "a stream",           "\"stream\"",
+        "\"values\"", "a values entry", "structured metadata"};
     reason_ = "invalid Loki push JSON: ";
     reason_ += what;
     reason_ += " in ";

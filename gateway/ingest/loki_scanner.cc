@@ -78,8 +78,7 @@ bool scan_entry(std::string_view message, Counts& counts, std::string& reason) {
       case 4:
         if (!expect_type(field, WireType::kLengthDelimited, kEntry, reason)) return false;
         break;
-      default:
-        break;
+      default: break;
     }
   }
   ++counts.log_lines;
@@ -107,8 +106,7 @@ bool scan_stream(std::string_view message, Counts& counts, std::string& reason) 
       case 3:
         if (!expect_type(field, WireType::kVarint, kStream, reason)) return false;
         break;
-      default:
-        break;
+      default: break;
     }
   }
   ++counts.series;

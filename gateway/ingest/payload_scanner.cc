@@ -24,8 +24,7 @@ constexpr std::string_view kProtoV2 = "io.prometheus.write.v2.Request";
 ScanResult decompress_failure(DecompressStatus status, std::string_view what,
                               const ScanLimits& limits) {
   if (status == DecompressStatus::kTooLarge) {
-    return ScanResult::failure(kTooLarge, "decompressed " + std::string(what) +
-                                              " body exceeds " +
+    return ScanResult::failure(kTooLarge, "decompressed " + std::string(what) + " body exceeds " +
                                               std::to_string(limits.max_decompressed_bytes) +
                                               " bytes");
   }
@@ -48,9 +47,9 @@ ScanResult scan_remote_write(const RequestInfo& info, std::string_view body, Sca
                              const ScanLimits& limits) {
   const ContentEncoding encoding = parse_content_encoding(info.content_encoding);
   if (encoding != ContentEncoding::kSnappy && encoding != ContentEncoding::kIdentity) {
-    return ScanResult::failure(kUnsupportedMediaType,
-                               "unsupported Content-Encoding " + quoted(info.content_encoding) +
-                                   " for remote write (want snappy)");
+    return ScanResult::failure(kUnsupportedMediaType, "unsupported Content-Encoding " +
+                                                          quoted(info.content_encoding) +
+                                                          " for remote write (want snappy)");
   }
   bool v2 = false;
   if (!info.content_type.empty()) {
@@ -86,8 +85,7 @@ ScanResult scan_loki(const RequestInfo& info, std::string_view body, ScanBuffers
   std::string_view data = body;
   DecompressStatus status = DecompressStatus::kOk;
   switch (parse_content_encoding(info.content_encoding)) {
-    case ContentEncoding::kIdentity:
-      break;
+    case ContentEncoding::kIdentity: break;
     case ContentEncoding::kSnappy:
       if (json) {
         status = snappy_uncompress(body, limits.max_decompressed_bytes, scratch.content);
@@ -97,8 +95,8 @@ ScanResult scan_loki(const RequestInfo& info, std::string_view body, ScanBuffers
       // Protobuf: this is the format's own snappy layer, decoded below.
       break;
     case ContentEncoding::kGzip:
-      status = zlib_uncompress(body, ZlibFormat::kGzip, limits.max_decompressed_bytes,
-                               scratch.content);
+      status =
+          zlib_uncompress(body, ZlibFormat::kGzip, limits.max_decompressed_bytes, scratch.content);
       if (status != DecompressStatus::kOk) return decompress_failure(status, "gzip", limits);
       data = scratch.content;
       break;
@@ -143,11 +141,8 @@ ScanResult scan_payload(config::RouteKind kind, const RequestInfo& info, std::st
     case config::RouteKind::kPrometheusRemoteWrite:
       result = scan_remote_write(info, body, scratch, limits);
       break;
-    case config::RouteKind::kLokiPush:
-      result = scan_loki(info, body, scratch, limits);
-      break;
-    case config::RouteKind::kPassthrough:
-      return ScanResult::success({});
+    case config::RouteKind::kLokiPush: result = scan_loki(info, body, scratch, limits); break;
+    case config::RouteKind::kPassthrough: return ScanResult::success({});
   }
   release_if_large(scratch.content, limits.retained_buffer_bytes);
   release_if_large(scratch.payload, limits.retained_buffer_bytes);

@@ -4,20 +4,13 @@ namespace mla::ingest::wire {
 
 std::string_view describe(WireError error) {
   switch (error) {
-    case WireError::kNone:
-      return "ok";
-    case WireError::kTruncatedVarint:
-      return "truncated varint";
-    case WireError::kOverlongVarint:
-      return "overlong varint";
-    case WireError::kBadFieldNumber:
-      return "invalid field number";
-    case WireError::kBadWireType:
-      return "invalid wire type";
-    case WireError::kTruncatedFixed:
-      return "truncated fixed-width field";
-    case WireError::kLengthPastEnd:
-      return "length past end of message";
+    case WireError::kNone: return "ok";
+    case WireError::kTruncatedVarint: return "truncated varint";
+    case WireError::kOverlongVarint: return "overlong varint";
+    case WireError::kBadFieldNumber: return "invalid field number";
+    case WireError::kBadWireType: return "invalid wire type";
+    case WireError::kTruncatedFixed: return "truncated fixed-width field";
+    case WireError::kLengthPastEnd: return "length past end of message";
   }
   return "unknown error";
 }

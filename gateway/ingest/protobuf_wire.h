@@ -23,12 +23,12 @@ enum class WireType : std::uint8_t {
 
 enum class WireError : std::uint8_t {
   kNone,
-  kTruncatedVarint,   // input ends inside a varint
-  kOverlongVarint,    // more than 10 bytes, or a 10th byte above 1 (value > 2^64-1)
-  kBadFieldNumber,    // field number 0 or above 2^29-1
-  kBadWireType,       // wire type 3, 4, 6 or 7
-  kTruncatedFixed,    // input ends inside a fixed32/fixed64
-  kLengthPastEnd,     // a length-delimited field claims more bytes than remain
+  kTruncatedVarint,  // input ends inside a varint
+  kOverlongVarint,   // more than 10 bytes, or a 10th byte above 1 (value > 2^64-1)
+  kBadFieldNumber,   // field number 0 or above 2^29-1
+  kBadWireType,      // wire type 3, 4, 6 or 7
+  kTruncatedFixed,   // input ends inside a fixed32/fixed64
+  kLengthPastEnd,    // a length-delimited field claims more bytes than remain
 };
 
 // Short, stable text for error messages ("truncated varint", ...).
@@ -60,12 +60,9 @@ class Reader {
     field.number = static_cast<std::uint32_t>(number);
     field.type = static_cast<WireType>(tag & 7);
     switch (field.type) {
-      case WireType::kVarint:
-        return read_varint(field.varint);
-      case WireType::kFixed64:
-        return read_fixed(field, 8);
-      case WireType::kFixed32:
-        return read_fixed(field, 4);
+      case WireType::kVarint: return read_varint(field.varint);
+      case WireType::kFixed64: return read_fixed(field, 8);
+      case WireType::kFixed32: return read_fixed(field, 4);
       case WireType::kLengthDelimited: {
         std::uint64_t length = 0;
         if (WireError e = read_varint(length); e != WireError::kNone) return e;
@@ -74,8 +71,7 @@ class Reader {
         pos_ += length;
         return WireError::kNone;
       }
-      default:
-        return WireError::kBadWireType;
+      default: return WireError::kBadWireType;
     }
   }
 

@@ -57,20 +57,11 @@ bool scan_series_v1(std::string_view message, Counts& counts, std::string& reaso
     }
     bool ok = true;
     switch (field.number) {
-      case 1:
-        ok = expect_type(field, WireType::kLengthDelimited, kV1Series, reason);
-        break;
-      case 2:
-        ok = count_leaf(field, kV1Series, kV1Sample, counts.samples, reason);
-        break;
-      case 3:
-        ok = count_leaf(field, kV1Series, kV1Exemplar, counts.exemplars, reason);
-        break;
-      case 4:
-        ok = count_leaf(field, kV1Series, kV1Histogram, counts.histograms, reason);
-        break;
-      default:
-        break;  // unknown field: skipped
+      case 1: ok = expect_type(field, WireType::kLengthDelimited, kV1Series, reason); break;
+      case 2: ok = count_leaf(field, kV1Series, kV1Sample, counts.samples, reason); break;
+      case 3: ok = count_leaf(field, kV1Series, kV1Exemplar, counts.exemplars, reason); break;
+      case 4: ok = count_leaf(field, kV1Series, kV1Histogram, counts.histograms, reason); break;
+      default: break;  // unknown field: skipped
     }
     if (!ok) return false;
   }
@@ -97,24 +88,15 @@ bool scan_series_v2(std::string_view message, Counts& counts, std::string& reaso
           ok = false;
         }
         break;
-      case 2:
-        ok = count_leaf(field, kV2Series, kV2Sample, counts.samples, reason);
-        break;
-      case 3:
-        ok = count_leaf(field, kV2Series, kV2Histogram, counts.histograms, reason);
-        break;
-      case 4:
-        ok = count_leaf(field, kV2Series, kV2Exemplar, counts.exemplars, reason);
-        break;
+      case 2: ok = count_leaf(field, kV2Series, kV2Sample, counts.samples, reason); break;
+      case 3: ok = count_leaf(field, kV2Series, kV2Histogram, counts.histograms, reason); break;
+      case 4: ok = count_leaf(field, kV2Series, kV2Exemplar, counts.exemplars, reason); break;
       case 5:  // singular message: repeated occurrences merge into one
         ok = count_leaf(field, kV2Series, kV2Metadata, unused, reason);
         has_metadata = true;
         break;
-      case 6:
-        ok = expect_type(field, WireType::kVarint, kV2Series, reason);
-        break;
-      default:
-        break;
+      case 6: ok = expect_type(field, WireType::kVarint, kV2Series, reason); break;
+      default: break;
     }
     if (!ok) return false;
   }

@@ -18,6 +18,8 @@ ForwardResult failure(const error_code& ec, std::string_view what,
   return result;
 }
 
+bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
+
 }  // namespace
 
 UpstreamPool::UpstreamPool(config::UpstreamConfig config, std::shared_ptr<asio::ssl::context> tls)
@@ -66,11 +68,16 @@ awaitable<ForwardResult> UpstreamPool::forward(UpstreamRequest& request, bool is
       co_return failure(ec, "write", config_);
     }
 
-    UpstreamResponseParser parser;
-    parser.body_limit(kMaxUpstreamResponseBytes);
-    if (is_head) parser.skip(true);
-    std::size_t received = 0;
-    ec = co_await conn->read(parser, config_.timeout, received);
+    // Interim 1xx answers (100 Continue, 103 Early Hints) are not the response: read on.
+    std::optional<UpstreamResponseParser> parser;
+    for (;;) {
+      parser.emplace();
+      parser->body_limit(kMaxUpstreamResponseBytes);
+      if (is_head) parser->skip(true);
+      std::size_t received = 0;
+      ec = co_await conn->read(*parser, config_.timeout, received);
+      if (ec || !is_interim(parser->get().result_int())) break;
+    }
     if (ec) {
       conn->close();
       if (ec == http::error::body_limit) {
@@ -83,7 +90,7 @@ awaitable<ForwardResult> UpstreamPool::forward(UpstreamRequest& request, bool is
     }
 
     ForwardResult result;
-    result.response = parser.release();
+    result.response = parser->release();
     if (result.response->keep_alive()) {
       give_back(std::move(conn));
     } else {

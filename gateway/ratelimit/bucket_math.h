@@ -19,11 +19,11 @@ inline constexpr std::int64_t kFullBucketZeroNs = -(std::int64_t{1} << 62);
 
 // Immutable parameters of one bucket, derived from a rate and a burst.
 struct BucketParams {
-  bool unlimited = true;        // rate 0: every request is admitted, no state is touched
-  double rate_per_second = 0;   // tokens per second (already divided by replicas)
-  double burst = 0;             // bucket capacity in tokens
-  double ns_per_token = 0;      // 1e9 / rate
-  std::int64_t burst_ns = 0;    // time to refill an empty bucket: cost_ns(burst)
+  bool unlimited = true;       // rate 0: every request is admitted, no state is touched
+  double rate_per_second = 0;  // tokens per second (already divided by replicas)
+  double burst = 0;            // bucket capacity in tokens
+  double ns_per_token = 0;     // 1e9 / rate
+  std::int64_t burst_ns = 0;   // time to refill an empty bucket: cost_ns(burst)
 
   // rate <= 0 → unlimited. burst <= 0 → one second of rate, at least one token (a bucket that
   // holds less than one token could never admit a request of cost 1).

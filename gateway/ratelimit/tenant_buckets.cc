@@ -39,24 +39,18 @@ TenantBucketParams resolve_buckets(const TenantLimits& limits, std::uint32_t rep
 
 std::string_view signal_name(Signal signal) {
   switch (signal) {
-    case Signal::kMetrics:
-      return "metrics";
-    case Signal::kLogs:
-      return "logs";
-    case Signal::kQueries:
-      return "queries";
+    case Signal::kMetrics: return "metrics";
+    case Signal::kLogs: return "logs";
+    case Signal::kQueries: return "queries";
   }
   return "unknown";
 }
 
 std::string_view resource_name(Signal signal, Resource resource) {
   switch (resource) {
-    case Resource::kRequests:
-      return "requests";
-    case Resource::kUnits:
-      return signal == Signal::kLogs ? "lines" : "samples";
-    case Resource::kBytes:
-      return "bytes";
+    case Resource::kRequests: return "requests";
+    case Resource::kUnits: return signal == Signal::kLogs ? "lines" : "samples";
+    case Resource::kBytes: return "bytes";
   }
   return "unknown";
 }

@@ -39,7 +39,8 @@ TenantLimiter::TenantLimiter(const LimitsConfig& config, const Clock& clock)
 TenantLimiter::TenantLimiter(const LimitsConfig& config, const Clock& clock, Options options)
     : clock_(clock),
       options_(options),
-      shard_capacity_(std::max<std::size_t>(1, (options.max_tenants * 5 / 4 + kShards - 1) / kShards)),
+      shard_capacity_(
+          std::max<std::size_t>(1, (options.max_tenants * 5 / 4 + kShards - 1) / kShards)),
       config_(std::make_shared<const LimitsConfig>(config)) {}
 
 TenantLimiter::~TenantLimiter() = default;
@@ -64,8 +65,8 @@ LimitDecision TenantLimiter::charge(std::string_view tenant, Signal signal, cons
   if (it == shard.tenants.end()) {
     if (shard.tenants.size() >= shard_capacity_) make_room(shard, now);
     std::shared_ptr<const LimitsConfig> config = this->config();
-    auto entry = std::make_unique<Entry>(
-        resolve_buckets(config->limits_for(tenant), config->replicas), now);
+    auto entry =
+        std::make_unique<Entry>(resolve_buckets(config->limits_for(tenant), config->replicas), now);
     it = shard.tenants.emplace(std::string(tenant), std::move(entry)).first;
   }
   return charge_entry(*it->second, signal, cost, now);

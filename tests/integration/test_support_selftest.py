@@ -247,6 +247,9 @@ def test_orphan_guard_kills_children_of_a_dead_runner(tmp_path):
     try:
         assert runner.stdout.readline().strip() == "ready"
         child = int(pid_file.read_text())
+        # setpriv sets the parent-death signal before it execs: wait for the exec.
+        gw.wait_until(lambda: open(f"/proc/{child}/comm").read().strip() == "sleep",
+                      timeout=10, what="setpriv exec")
         runner.kill()
         runner.wait(timeout=5)
 

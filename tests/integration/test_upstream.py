@@ -244,8 +244,26 @@ def test_upstream_interim_responses_are_not_final(env, interim):
     """1xx interim responses from the upstream (e.g. a Go server's 100 Continue) are not taken
     for the final answer: the client gets the upstream's real status and body."""
     env.cortex.set_reply("/raw/interim", Reply(interim=interim, status=201, body=b"final\n"))
-    r = gw.https_request(env.gw.port, _ctx(env), "POST", "/raw/interim", b"data", timeout=5)
-    assert (r.status, r.body) == (201, b"final\n")
+    env.cortex.set_reply("/raw/other", Reply(status=202, body=b"other\n"))
+    try:
+        _interim_exchange(env)
+    finally:
+        # Whatever happened, a later request (another tenant, another client connection) must
+        # get its own answer, not the rest of that exchange left in a pooled upstream connection.
+        for _ in range(3):
+            r = gw.https_request(env.gw.port, _ctx(env, "tenant-b"), "POST", "/raw/other", b"o")
+            assert (r.status, r.body) == (202, b"other\n"), "upstream responses out of step"
+
+
+def _interim_exchange(env):
+    with gw.RawTls(env.gw.port, _ctx(env)) as c:
+        c.send(b"POST /raw/interim HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n\r\ndata")
+        # Forwarding 1xx to the client is allowed (RFC 9110 15.2); taking one as final is not.
+        r, _ = c.read_final_response(timeout=5)
+        assert (r.status, r.body) == (201, b"final\n"), r
+        c.send(b"POST /raw/after HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+        r2, _ = c.read_final_response(timeout=5)
+        assert r2.status == 200, "the connection is out of step after the 1xx"
 
 
 def test_expect_100_continue_raw(env):
@@ -258,10 +276,11 @@ def test_expect_100_continue_raw(env):
         interim = c.read_response(timeout=5)
         assert interim.status == 100, interim
         c.send(body)
-        final = c.read_response(timeout=10)
-        assert final.status == 200 and final.body == b"ok\n"
+        final, _ = c.read_final_response(timeout=10)
+        assert final.status == 200 and final.body == b"ok\n", final
         c.send(b"POST /raw/after HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nz")
-        assert c.read_response(timeout=5).status == 200
+        after, _ = c.read_final_response(timeout=5)
+        assert after.status == 200, after
     reqs = env.cortex.wait_for_requests(2, 5)
     assert reqs[0].body == body and reqs[1].body == b"z"
 

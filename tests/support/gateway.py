@@ -79,7 +79,7 @@ class ReservedPort:
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
-    """Poll PREDICATE until it returns a truthy value (returned) or TIMEOUT s pass (TimeoutError)."""
+    """Poll PREDICATE until it returns a truthy value (returned); TimeoutError after TIMEOUT s."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -126,8 +126,12 @@ def to_yaml(obj, indent: int = 0) -> str:
                 inner = to_yaml(item, indent + 2).splitlines()
                 lines.append(f"{pad}- {inner[0].lstrip()}")
                 lines.extend(inner[1:])
+            elif isinstance(item, dict):
+                lines.append(f"{pad}- {{}}")
+            elif isinstance(item, list):
+                lines.append(f"{pad}- []")
             else:
-                lines.append(f"{pad}- {_yaml_scalar(item) if not isinstance(item, (dict, list)) else ('{}' if isinstance(item, dict) else '[]')}")
+                lines.append(f"{pad}- {_yaml_scalar(item)}")
     else:
         lines.append(f"{pad}{_yaml_scalar(obj)}")
     return "\n".join(lines)
@@ -325,7 +329,7 @@ class Gateway:
 
 
 class GatewayPool:
-    """Starts gateways for a test or module and stops all of them (printing their logs) at the end."""
+    """Starts gateways for a test or module; stop_all() stops them and prints their logs."""
 
     def __init__(self, binary: str, base_dir: str | os.PathLike, test_pki: pki_mod.TestPki):
         self.binary = binary
@@ -556,6 +560,22 @@ class RawTls:
             resp.body, self.buf = self.buf, b""
         return resp
 
+    def read_final_response(self, timeout: float = 10.0,
+                            method: str = "POST") -> tuple[Response, list[int]]:
+        """Read past any 1xx interim responses; (final response, interim status codes)."""
+        deadline = time.monotonic() + timeout
+        interim = []
+        while True:
+            try:
+                r = self.read_response(timeout=max(0.0, deadline - time.monotonic()),
+                                       method=method)
+            except (TimeoutError, EOFError) as e:
+                raise type(e)(f"no final response within {timeout}s after interim responses "
+                              f"{interim} ({e})") from None
+            if r.status >= 200 or r.status == 101:
+                return r, interim
+            interim.append(r.status)
+
     def wait_closed(self, timeout: float) -> bool:
         """Read (and keep in buf) until the peer closes; True if it closed within TIMEOUT s."""
         deadline = time.monotonic() + timeout
@@ -577,6 +597,23 @@ class RawTls:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def send_then_read(port: int, context: ssl.SSLContext, head: bytes, body: bytes = b"",
+                   timeout: float = 15.0) -> tuple[Response, str | None]:
+    """Send HEAD and BODY like a simple client (all of it, then read), but if the gateway
+    answers early and closes while we are still sending, keep going to read its answer.
+    Returns (response, the send error or None)."""
+    with RawTls(port, context, timeout=timeout) as c:
+        send_error = None
+        try:
+            c.send(head)
+            view = memoryview(body)
+            for i in range(0, len(body), 65536):
+                c.send(view[i:i + 65536])
+        except (OSError, ssl.SSLError) as e:
+            send_error = type(e).__name__
+        return c.read_response(timeout=timeout), send_error
 
 
 def tls_rejected(port: int, context: ssl.SSLContext, timeout: float = 5.0,

@@ -55,7 +55,8 @@ def encode_write_request(series: list[tuple[dict[str, str], list[tuple[float, in
     for labels, samples in series:
         ts = bytearray()
         for name in sorted(labels):
-            ts += _field_bytes(1, _field_bytes(1, name.encode()) + _field_bytes(2, labels[name].encode()))
+            label = _field_bytes(1, name.encode()) + _field_bytes(2, labels[name].encode())
+            ts += _field_bytes(1, label)
         for value, ts_ms in samples:
             ts += _field_bytes(2, _field_double(1, value) + _field_varint(2, ts_ms))
         out += _field_bytes(1, bytes(ts))

@@ -74,7 +74,8 @@ void add_name_entry(X509_NAME* name, int nid, const std::string& value) {
 }
 
 // SAN built by hand (not from a config string) so values may hold commas or NUL bytes.
-void add_san(X509* cert, const std::vector<std::string>& dns, const std::vector<std::string>& uris) {
+void add_san(X509* cert, const std::vector<std::string>& dns,
+             const std::vector<std::string>& uris) {
   if (dns.empty() && uris.empty()) return;
   GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
   auto push = [&](int type, const std::string& value) {
@@ -107,8 +108,8 @@ X509Ptr new_cert(long serial, std::chrono::seconds not_before, std::chrono::seco
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string templ = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                      "/mla-test-XXXXXX";
+  std::string templ =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/mla-test-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) {
     throw std::system_error(errno, std::generic_category(), "mkdtemp " + templ);
   }
@@ -185,7 +186,7 @@ std::string TestCa::write_crl(const std::vector<long>& serials, const std::strin
   X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert_.get()));
   using Asn1TimePtr = std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>;
   Asn1TimePtr last_update(X509_gmtime_adj(nullptr, -3600), &ASN1_TIME_free);
-  Asn1TimePtr next_update(X509_gmtime_adj(nullptr, 24 * 3600), &ASN1_TIME_free);
+  Asn1TimePtr next_update(X509_gmtime_adj(nullptr, 24L * 3600), &ASN1_TIME_free);
   X509_CRL_set1_lastUpdate(crl.get(), last_update.get());
   X509_CRL_set1_nextUpdate(crl.get(), next_update.get());
   for (long serial : serials) {

@@ -1,7 +1,6 @@
 #include "gateway/common/units.h"
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,11 +28,12 @@ TEST_CASE("parse_duration accepts Prometheus-style durations", "[units]") {
       {"1d", milliseconds(86'400'000)},
       {"1w", milliseconds(604'800'000)},
       {"2w3d", milliseconds(17LL * 86'400'000)},
-      {"90s", milliseconds(90'000)},   // no carry limit per unit
+      {"90s", milliseconds(90'000)},  // no carry limit per unit
       {"120m", milliseconds(7'200'000)},
       {"1m0s", milliseconds(60'000)},
       {"007s", milliseconds(7000)},
       {"9223372036854775807ms", milliseconds(INT64_MAX)},
+      {"15250284452w", milliseconds(15'250'284'452LL * 604'800'000LL)},
   };
   for (const auto& c : cases) {
     INFO("input: " << c.text);
@@ -45,29 +45,29 @@ TEST_CASE("parse_duration accepts Prometheus-style durations", "[units]") {
 
 TEST_CASE("parse_duration rejects malformed, negative and overflowing durations", "[units]") {
   const std::vector<std::string> cases = {
-      "",                        // empty
-      "5",                       // number without unit
-      "5x",                      // unknown unit
-      "s",                       // unit without number
-      "-5s",                     // negative
-      "+5s",                     // sign
-      "1.5s",                    // fraction
-      "5 s",                     // space inside
-      " 5s",                     // leading space
-      "5s ",                     // trailing space
-      "5S",                      // units are case-sensitive
-      "1y",                      // years not supported
-      "10us",                    // below millisecond resolution
-      "100ns",                   //
-      "30m1h",                   // units out of order
-      "1s1s",                    // unit repeated
-      "1m1m",                    //
-      "500ms1s",                 // ms must come last
-      "1h30",                    // trailing number
-      "9223372036854775808ms",   // > int64 milliseconds
-      "99999999999999999999s",   // > uint64 digits
-      "15250285w",               // weeks overflow int64 milliseconds
-      "abc",                     //
+      "",                       // empty
+      "5",                      // number without unit
+      "5x",                     // unknown unit
+      "s",                      // unit without number
+      "-5s",                    // negative
+      "+5s",                    // sign
+      "1.5s",                   // fraction
+      "5 s",                    // space inside
+      " 5s",                    // leading space
+      "5s ",                    // trailing space
+      "5S",                     // units are case-sensitive
+      "1y",                     // years not supported
+      "10us",                   // below millisecond resolution
+      "100ns",                  //
+      "30m1h",                  // units out of order
+      "1s1s",                   // unit repeated
+      "1m1m",                   //
+      "500ms1s",                // ms must come last
+      "1h30",                   // trailing number
+      "9223372036854775808ms",  // > int64 milliseconds
+      "99999999999999999999s",  // > uint64 digits
+      "15250284453w",           // weeks overflow int64 milliseconds (but not uint64)
+      "abc",                    //
   };
   for (const auto& text : cases) {
     INFO("input: \"" << text << "\"");

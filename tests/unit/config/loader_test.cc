@@ -3,60 +3,33 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "tests/unit/config/config_cases.h"
+
 namespace mla::config {
 namespace {
 
-using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// A minimal valid config; cases that append lines start at line 6.
-const std::string kTls = "tls: {cert_file: c.crt, key_file: c.key, client_ca_file: ca.crt}\n";
-const std::string kRoutes =
-    "routes:\n"
-    "  - {path: /api/v1/push, kind: prometheus_remote_write, upstream: cortex}\n";
-const std::string kUpstreams =
-    "upstreams:\n"
-    "  cortex: {url: \"http://cortex:8080\"}\n";
-const std::string kBase = kTls + kRoutes + kUpstreams;
+using testing::check_error;
+using testing::ErrorCase;
+using testing::kBase;
+using testing::kRoutes;
+using testing::kTls;
+using testing::kUpstreams;
 // Line 1 of a config with an extra tls key appended: the next key starts at column 66.
 const std::string kTlsOpen = "tls: {cert_file: c.crt, key_file: c.key, client_ca_file: ca.crt";
 // Lines 2-3 of configs that vary the route list: "routes:" followed by route lines.
 const std::string kRouteA = "  - {path: /a, kind: passthrough, upstream: cortex}\n";
 
-struct ErrorCase {
-  std::string name;
-  std::string yaml;
-  std::string at;      // "line:column"
-  std::string path;    // key path; empty for errors about the document itself
-  std::string reason;  // substring of the message after the path
-};
-
-void check_error(const ErrorCase& c, bool check_files = false) {
-  INFO("case: " << c.name << "\n--- yaml ---\n" << c.yaml << "------------");
-  std::string prefix = "gw.yaml:" + c.at + ": " + (c.path.empty() ? "" : c.path + ": ");
-  try {
-    load_config_string(c.yaml, "gw.yaml", check_files);
-    FAIL("no ConfigError; want " << prefix << c.reason);
-  } catch (const ConfigError& e) {
-    std::string message = e.what();
-    CHECK_THAT(message, StartsWith(prefix));
-    CHECK_THAT(message, Contains(c.reason));
-  }
-}
-
 TEST_CASE("unknown and not-yet-supported keys are errors at the key's position", "[config]") {
   const std::vector<ErrorCase> cases = {
       {"top-level typo", kBase + "servre: {}\n", "6:1", "servre", "unknown key \"servre\""},
-      {"limits not yet", kBase + "limits:\n  replicas: 1\n", "6:1", "limits",
-       "key not supported (yet)"},
       {"read not yet", kBase + "read: {listen: \":8081\"}\n", "6:1", "read",
        "key not supported (yet)"},
       {"admin not yet", kBase + "admin: {listen: \"127.0.0.1:9091\"}\n", "6:1", "admin",
@@ -66,8 +39,9 @@ TEST_CASE("unknown and not-yet-supported keys are errors at the key's position",
       {"tls", kTlsOpen + ", ca_file: ca.crt}\n" + kRoutes + kUpstreams, "1:66", "tls.ca_file",
        "unknown key"},
       {"tenant", kBase + "tenant:\n  src: fixed\n", "7:3", "tenant.src", "unknown key"},
-      {"route", kTls + "routes:\n  - {path: /a, kind: passthrough, upstream: cortex, method: POST}\n" +
-                    kUpstreams,
+      {"route",
+       kTls + "routes:\n  - {path: /a, kind: passthrough, upstream: cortex, method: POST}\n" +
+           kUpstreams,
        "3:53", "routes[0].method", "unknown key"},
       {"route rewrite not yet",
        kTls + "routes:\n  - {path: /a, kind: passthrough, upstream: cortex, rewrite: /b}\n" +
@@ -81,7 +55,8 @@ TEST_CASE("unknown and not-yet-supported keys are errors at the key's position",
       {"duplicate key", kBase + "server:\n  threads: 1\n  threads: 2\n", "8:3", "server.threads",
        "duplicate key"},
       {"duplicate upstream",
-       kTls + kRoutes + "upstreams:\n  cortex: {url: \"http://a\"}\n  cortex: {url: \"http://b\"}\n",
+       kTls + kRoutes +
+           "upstreams:\n  cortex: {url: \"http://a\"}\n  cortex: {url: \"http://b\"}\n",
        "6:3", "upstreams.cortex", "duplicate key"},
   };
   for (const auto& c : cases) check_error(c);
@@ -144,6 +119,10 @@ TEST_CASE("server values are checked", "[config]") {
        "server.max_request_body_bytes", "invalid size"},
       {"zero size", kBase + "server:\n  max_request_body_bytes: 0\n", "7:27",
        "server.max_request_body_bytes", "must be greater than 0"},
+      {"bad decompressed size", kBase + "server:\n  max_decompressed_bytes: 64M\n", "7:27",
+       "server.max_decompressed_bytes", "invalid size \"64M\""},
+      {"zero decompressed size", kBase + "server:\n  max_decompressed_bytes: 0\n", "7:27",
+       "server.max_decompressed_bytes", "must be greater than 0"},
       {"zero connections", kBase + "server:\n  max_connections: 0\n", "7:20",
        "server.max_connections", "must be greater than 0"},
       {"http2 true", kBase + "server:\n  http2: true\n", "7:10", "server.http2",
@@ -174,9 +153,9 @@ TEST_CASE("listen addresses parse into host and port", "[config]") {
     CHECK(config.server.listen.host == c.host);
     CHECK(config.server.listen.port == c.port);
   }
-  const std::vector<std::string> invalid = {"8443",       "::1:8443",  "[::1]8443", "host:0",
-                                            "host:65536", "host:",     "[]:80",     "a b:80",
-                                            "[::1:80",    "host:80:80", "[x]:80",   "host:http"};
+  const std::vector<std::string> invalid = {"8443",       "::1:8443",   "[::1]8443", "host:0",
+                                            "host:65536", "host:",      "[]:80",     "a b:80",
+                                            "[::1:80",    "host:80:80", "[x]:80",    "host:http"};
   for (const auto& text : invalid) {
     check_error({"listen " + text, kBase + "server: {listen: \"" + text + "\"}\n", "6:18",
                  "server.listen", "invalid listen address"});
@@ -192,8 +171,8 @@ TEST_CASE("tls values are checked", "[config]") {
       {"missing client_ca_file in a block map",
        "tls:\n  cert_file: c.crt\n  key_file: c.key\n" + kRoutes + kUpstreams, "2:3",
        "tls.client_ca_file", "required"},
-      {"empty key_file", "tls: {cert_file: c.crt, key_file: \"\", client_ca_file: ca.crt}\n" +
-                             kRoutes + kUpstreams,
+      {"empty key_file",
+       "tls: {cert_file: c.crt, key_file: \"\", client_ca_file: ca.crt}\n" + kRoutes + kUpstreams,
        "1:35", "tls.key_file", "required"},
       {"bad min_version", kTlsOpen + ", min_version: TLS1.1}\n" + kRoutes + kUpstreams, "1:79",
        "tls.min_version", "invalid value \"TLS1.1\" (want one of: TLS1.2, TLS1.3)"},
@@ -214,8 +193,8 @@ TEST_CASE("tenant values are checked", "[config]") {
        "tenant.pattern", "must have exactly one capture group (the tenant), has 0"},
       {"pattern with two groups", kBase + "tenant:\n  pattern: \"^(cluster)-([a-z0-9]+)$\"\n",
        "7:12", "tenant.pattern", "has 2"},
-      {"pattern does not compile", kBase + "tenant:\n  pattern: \"^cluster-([a-z0-9+$\"\n",
-       "7:12", "tenant.pattern", "invalid RE2 pattern"},
+      {"pattern does not compile", kBase + "tenant:\n  pattern: \"^cluster-([a-z0-9+$\"\n", "7:12",
+       "tenant.pattern", "invalid RE2 pattern"},
       {"pattern uses a backreference", kBase + "tenant:\n  pattern: '^(a)\\1$'\n", "7:12",
        "tenant.pattern", "invalid RE2 pattern"},
       {"fixed source without tenant", kBase + "tenant:\n  source: fixed\n", "7:3", "tenant.fixed",
@@ -247,18 +226,18 @@ TEST_CASE("tenant values are checked", "[config]") {
 }
 
 TEST_CASE("tenant IDs follow the Cortex/Loki rules", "[config]") {
-  const std::vector<std::string> valid = {
-      "a", "xyz7nq2k4v", "A-Z_0.9", "!-_.*'()", "...", ".a", std::string(150, 'x')};
+  const std::vector<std::string> valid = {"a",  "xyz7nq2k4v",         "A-Z_0.9", "!-_.*'()", "...",
+                                          ".a", std::string(150, 'x')};
   for (const auto& id : valid) {
     INFO("tenant: " << id);
     CHECK_NOTHROW(load_config_string(kBase + "tenant: {source: fixed, fixed: \"" + id + "\"}\n",
                                      "gw.yaml", false));
   }
-  const std::vector<std::string> invalid = {".", "..", "a/b", "a b", "a|b", "a:b", "a#b",
-                                            "ä", "a\\\\b", std::string(151, 'x')};
+  const std::vector<std::string> invalid = {".",   "..",  "a/b", "a b",    "a|b",
+                                            "a:b", "a#b", "ä",   "a\\\\b", std::string(151, 'x')};
   for (const auto& id : invalid) {
-    check_error({"tenant " + id, kBase + "tenant: {source: fixed, fixed: \"" + id + "\"}\n",
-                 "6:32", "tenant.fixed", "invalid tenant ID"});
+    check_error({"tenant " + id, kBase + "tenant: {source: fixed, fixed: \"" + id + "\"}\n", "6:32",
+                 "tenant.fixed", "invalid tenant ID"});
   }
 }
 
@@ -294,6 +273,9 @@ TEST_CASE("route values are checked", "[config]") {
       {"empty client name",
        doc("  - path: /a\n    kind: passthrough\n    upstream: cortex\n    clients: [a, \"\"]\n"),
        "6:18", "routes[0].clients[1]", "must not be empty"},
+      {"scan is not a bool",
+       doc("  - {path: /a, kind: passthrough, upstream: cortex, scan: maybe}\n"), "3:59",
+       "routes[0].scan", "invalid boolean \"maybe\""},
   };
   for (const auto& c : cases) check_error(c);
 }
@@ -304,8 +286,7 @@ TEST_CASE("upstream values are checked", "[config]") {
   };
   const std::vector<ErrorCase> cases = {
       {"no upstreams", kTls + kRoutes, "1:1", "upstreams", "at least one upstream is required"},
-      {"missing url", doc("  cortex: {timeout: 5s}\n"), "5:11", "upstreams.cortex.url",
-       "required"},
+      {"missing url", doc("  cortex: {timeout: 5s}\n"), "5:11", "upstreams.cortex.url", "required"},
       {"tls with http", doc("  cortex: {url: \"http://cortex\", tls: {ca_file: ca.crt}}\n"), "5:39",
        "upstreams.cortex.tls", "only allowed with an https:// url"},
       {"cert without key", doc("  cortex: {url: \"https://cortex\", tls: {cert_file: c.crt}}\n"),
@@ -326,10 +307,10 @@ TEST_CASE("upstream values are checked", "[config]") {
   for (const auto& c : cases) check_error(c);
 
   const std::vector<std::string> bad_urls = {
-      "ftp://cortex",     "cortex:8080",        "http://",          "http://:8080",
-      "http://cortex:0",  "http://cortex:65536", "http://cortex:",  "http://cortex:http",
-      "http://u@cortex",  "http://cortex/?x=1", "http://cortex/#f", "http://cor tex",
-      "http://[::1",      "http://[::1]x",      "HTTP//cortex",     "",
+      "ftp://cortex",    "cortex:8080",         "http://",          "http://:8080",
+      "http://cortex:0", "http://cortex:65536", "http://cortex:",   "http://cortex:http",
+      "http://u@cortex", "http://cortex/?x=1",  "http://cortex/#f", "http://cor tex",
+      "http://[::1",     "http://[::1]x",       "HTTP//cortex",     "",
   };
   for (const auto& url : bad_urls) {
     check_error({"url " + url, doc("  cortex: {url: \"" + url + "\"}\n"), "5:17",
@@ -377,6 +358,9 @@ TEST_CASE("YAML syntax errors carry the parser's line:column", "[config]") {
        "only one YAML document is supported"},
   };
   for (const auto& c : cases) check_error(c);
+  // Document markers around the one document are fine.
+  CHECK_NOTHROW(load_config_string("---\n" + kBase + "---\n", "gw.yaml", false));
+  CHECK_NOTHROW(load_config_string("---\n" + kBase + "...\n", "gw.yaml", false));
 }
 
 TEST_CASE("a minimal config gets the documented defaults", "[config]") {
@@ -387,6 +371,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
   CHECK(config.server.threads == 0);
   CHECK(config.server.max_connections == 10000);
   CHECK(config.server.max_request_body_bytes == 16 * kMiB);
+  CHECK(config.server.max_decompressed_bytes == 64 * kMiB);
   CHECK(config.server.read_header_timeout == seconds(10));
   CHECK(config.server.idle_timeout == seconds(120));
   CHECK(config.server.request_timeout == seconds(60));
@@ -404,6 +389,8 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
   CHECK(config.routes[0].kind == RouteKind::kPrometheusRemoteWrite);
   CHECK(config.routes[0].upstream == "cortex");
   CHECK(config.routes[0].clients.empty());
+  CHECK(config.routes[0].scan);
+  CHECK(config.limits == ratelimit::LimitsConfig{});
   const UpstreamConfig& u = config.upstreams.at("cortex");
   CHECK(u.name == "cortex");
   CHECK(u.timeout == seconds(30));
@@ -412,17 +399,27 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
 }
 
 TEST_CASE("explicit values, empty sections and YAML booleans are read", "[config]") {
-  Config config = load_config_string(kBase +
+  Config config = load_config_string(kTls +
+                                         "routes:\n"
+                                         "  - {path: /a, kind: loki_push, upstream: cortex, "
+                                         "scan: false}\n" +
+                                         kUpstreams +
                                          "server:\n"
                                          "  threads: 3\n"
                                          "  http2: no\n"
                                          "  max_request_body_bytes: 512KiB\n"
+                                         "  max_decompressed_bytes: 1GiB\n"
                                          "  idle_timeout: 1h30m\n"
-                                         "tenant:\n",
+                                         "tenant:\n"
+                                         "limits:\n",
                                      "gw.yaml", false);
   CHECK(config.server.threads == 3);
   CHECK_FALSE(config.server.http2);
   CHECK(config.server.max_request_body_bytes == 512 * kKiB);
+  CHECK(config.server.max_decompressed_bytes == 1024 * kMiB);
+  REQUIRE(config.routes.size() == 1);
+  CHECK_FALSE(config.routes[0].scan);
+  CHECK(config.limits == ratelimit::LimitsConfig{});
   CHECK(config.server.idle_timeout == milliseconds(5'400'000));
   CHECK(config.tenant.source == TenantSource::kSubjectCn);
 }
@@ -432,11 +429,11 @@ std::filesystem::path source_root() {
 }
 
 TEST_CASE("the KKP per-cluster example loads", "[config]") {
-  Config config =
-      load_config_file((source_root() / "config" / "kkp-cluster.yaml").string(), false);
+  Config config = load_config_file((source_root() / "config" / "kkp-cluster.yaml").string(), false);
   CHECK(config.server.listen.host == "0.0.0.0");
   CHECK(config.server.listen.port == 8443);
   CHECK(config.server.max_request_body_bytes == 16 * kMiB);
+  CHECK(config.server.max_decompressed_bytes == 64 * kMiB);
   CHECK_FALSE(config.server.http2);
   CHECK(config.tls.client_ca_file == "/etc/mla-gateway/tls/ca.crt");
   CHECK(config.tenant.source == TenantSource::kFixed);
@@ -449,6 +446,8 @@ TEST_CASE("the KKP per-cluster example loads", "[config]") {
   CHECK(config.upstreams.at("cortex").host == "cortex-distributor.mla.svc.cluster.local");
   CHECK(config.upstreams.at("cortex").port == 8080);
   CHECK(config.upstreams.at("loki").port == 3100);
+  // The example spells out the documented defaults.
+  CHECK(config.limits == ratelimit::LimitsConfig{});
 }
 
 TEST_CASE("the shared multi-tenant example loads", "[config]") {
@@ -461,11 +460,28 @@ TEST_CASE("the shared multi-tenant example loads", "[config]") {
   CHECK(config.tls.crl_file == "/etc/mla-gateway/tls/ca.crl");
   CHECK(config.tenant.source == TenantSource::kSubjectCn);
   CHECK(config.tenant.pattern == "^cluster-([a-z0-9]+)$");
-  CHECK(config.tenant.allowed == std::vector<std::string>{"xyz7nq2k4v", "abcd1234ef", "q9w8e7r6t5"});
+  CHECK(config.tenant.allowed ==
+        std::vector<std::string>{"xyz7nq2k4v", "abcd1234ef", "q9w8e7r6t5"});
   REQUIRE(config.routes.size() == 4);
   CHECK(config.routes[3].is_prefix);
   CHECK(config.routes[3].path == "/otlp/");
   CHECK(config.routes[3].kind == RouteKind::kPassthrough);
+  CHECK(config.routes[2].scan);
+  CHECK(config.server.max_decompressed_bytes == 128 * kMiB);
+  const ratelimit::LimitsConfig& limits = config.limits;
+  CHECK(limits.replicas == 3);
+  CHECK(limits.limited_status == 429);
+  CHECK(limits.defaults.metrics.requests_per_second == 50);
+  CHECK(limits.defaults.logs.burst_lines == 20000);
+  CHECK(limits.defaults.logs.bytes_per_second == 4 * ratelimit::kMiBytes);
+  CHECK(limits.defaults.queries.burst_requests == 40);
+  REQUIRE(limits.overrides.size() == 1);
+  const ratelimit::TenantLimits& big = limits.limits_for("abcd1234ef");
+  CHECK(big.metrics.samples_per_second == 100000);
+  CHECK(big.metrics.requests_per_second == 50);  // from the defaults
+  CHECK(big.logs.burst_bytes == 24 * ratelimit::kMiBytes);
+  CHECK(big.logs.lines_per_second == 10000);  // from the defaults
+  CHECK(big.queries == limits.defaults.queries);
   const UpstreamConfig& cortex = config.upstreams.at("cortex");
   CHECK(cortex.use_tls);
   CHECK(cortex.port == 8443);
@@ -484,8 +500,8 @@ TEST_CASE("a missing config file is an error naming the file", "[config]") {
 class TempFiles {
  public:
   TempFiles() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mla-config-test-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("mla-config-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_ / "subdir");
     for (const char* name : {"c.crt", "c.key", "ca.crt", "ca.crl", "up-ca.crt"}) {
       std::ofstream(dir_ / name) << "x\n";
@@ -503,23 +519,30 @@ TEST_CASE("with check_files, every named file must be readable", "[config]") {
   auto doc = [&](const std::string& cert, const std::string& key, const std::string& ca,
                  const std::string& crl, const std::string& upstream_ca) {
     return "tls:\n"
-           "  cert_file: " + cert + "\n"
-           "  key_file: " + key + "\n"
-           "  client_ca_file: " + ca + "\n"
-           "  crl_file: \"" + crl + "\"\n" +
-           kRoutes +
+           "  cert_file: " +
+           cert +
+           "\n"
+           "  key_file: " +
+           key +
+           "\n"
+           "  client_ca_file: " +
+           ca +
+           "\n"
+           "  crl_file: \"" +
+           crl + "\"\n" + kRoutes +
            "upstreams:\n"
            "  cortex:\n"
            "    url: https://cortex\n"
-           "    tls: {ca_file: \"" + upstream_ca + "\"}\n";
+           "    tls: {ca_file: \"" +
+           upstream_ca + "\"}\n";
   };
   const std::string cert = f("c.crt"), key = f("c.key"), ca = f("ca.crt"), crl = f("ca.crl");
   const std::string up = f("up-ca.crt"), missing = f("missing.pem");
 
   CHECK_NOTHROW(load_config_string(doc(cert, key, ca, crl, up), "gw.yaml", true));
   CHECK_NOTHROW(load_config_string(doc(cert, key, ca, "", ""), "gw.yaml", true));
-  CHECK_NOTHROW(load_config_string(doc(missing, missing, missing, missing, missing), "gw.yaml",
-                                   false));
+  CHECK_NOTHROW(
+      load_config_string(doc(missing, missing, missing, missing, missing), "gw.yaml", false));
 
   const std::vector<ErrorCase> cases = {
       {"cert", doc(missing, key, ca, crl, up), "2:14", "tls.cert_file",

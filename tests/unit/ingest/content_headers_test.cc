@@ -44,11 +44,11 @@ TEST_CASE("Content-Encoding accepts one known coding", "[ingest]") {
     ContentEncoding want;
   };
   const std::vector<Row> rows = {
-      {"", ContentEncoding::kIdentity},          {"identity", ContentEncoding::kIdentity},
-      {"snappy", ContentEncoding::kSnappy},      {" Snappy ", ContentEncoding::kSnappy},
-      {"gzip", ContentEncoding::kGzip},          {"x-gzip", ContentEncoding::kGzip},
-      {"DEFLATE", ContentEncoding::kDeflate},    {"br", ContentEncoding::kUnsupported},
-      {"zstd", ContentEncoding::kUnsupported},   {"gzip, snappy", ContentEncoding::kUnsupported},
+      {"", ContentEncoding::kIdentity},        {"identity", ContentEncoding::kIdentity},
+      {"snappy", ContentEncoding::kSnappy},    {" Snappy ", ContentEncoding::kSnappy},
+      {"gzip", ContentEncoding::kGzip},        {"x-gzip", ContentEncoding::kGzip},
+      {"DEFLATE", ContentEncoding::kDeflate},  {"br", ContentEncoding::kUnsupported},
+      {"zstd", ContentEncoding::kUnsupported}, {"gzip, snappy", ContentEncoding::kUnsupported},
   };
   for (const Row& row : rows) {
     INFO(row.header);

@@ -41,7 +41,7 @@ TEST_CASE("snappy rejects corrupt data and oversized claims", "[ingest]") {
   cut.resize(cut.size() / 2);
   CHECK(snappy_uncompress(cut, kMiB, out) == DecompressStatus::kCorrupt);
   // A 5-byte header claiming 4 GiB is refused before anything is allocated.
-  CHECK(snappy_uncompress("\xff\xff\xff\xff\x0f" "abc"s, kMiB, out) ==
+  CHECK(snappy_uncompress("\xff\xff\xff\xff\x0f"s + "abc", kMiB, out) ==
         DecompressStatus::kTooLarge);
   // A real bomb: 8 MiB of zeros (~400 KB of snappy) are refused at a 1 MiB limit.
   const std::string zeros(8 * kMiB, '\0');
@@ -89,7 +89,7 @@ TEST_CASE("gzip and deflate reject corrupt, truncated and trailing data", "[inge
 TEST_CASE("gzip and deflate bombs stop at the limit", "[ingest]") {
   const std::string zeros(16 * kMiB, '\0');
   const std::string bomb = gzip(zeros);
-  CHECK(bomb.size() < 64 * 1024);
+  CHECK(bomb.size() * 100 < zeros.size());  // > 100:1
   std::string out;
   CHECK(zlib_uncompress(bomb, ZlibFormat::kGzip, kMiB, out) == DecompressStatus::kTooLarge);
   CHECK(out.size() <= kMiB + 1);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/ingest/loki_json_scanner.h"
 #include "gateway/ingest/payload_scanner.h"
 #include "logproto/push.pb.h"
 #include "tests/unit/ingest/test_codec.h"

@@ -20,9 +20,8 @@ WireError walk(std::string_view bytes) { return validate_fields(bytes); }
 
 TEST_CASE("wire reader reads each wire type and the values", "[ingest]") {
   // field 1 varint 300, field 2 fixed64, field 3 "abc", field 4 fixed32, field 536870911 varint 1
-  const std::string bytes =
-      "\x08\xac\x02"s + "\x11" + std::string(8, '\x01') + "\x1a\x03" "abc" + "\x25" +
-      std::string(4, '\x02') + "\xf8\xff\xff\xff\x0f\x01"s;
+  const std::string bytes = "\x08\xac\x02"s + "\x11" + std::string(8, '\x01') + "\x1a\x03" + "abc" +
+                            "\x25" + std::string(4, '\x02') + "\xf8\xff\xff\xff\x0f\x01"s;
   Reader reader(bytes);
   Field field;
   REQUIRE(reader.next(field) == WireError::kNone);
@@ -64,7 +63,7 @@ TEST_CASE("wire reader rejects malformed framing", "[ingest]") {
       {"wire type 7", "\x0f"s, WireError::kBadWireType},
       {"fixed64 cut", "\x09\x01\x02"s, WireError::kTruncatedFixed},
       {"fixed32 cut", "\x0d\x01"s, WireError::kTruncatedFixed},
-      {"length past end", "\x0a\x05" "abc"s, WireError::kLengthPastEnd},
+      {"length past end", "\x0a\x05"s + "abc", WireError::kLengthPastEnd},
       {"huge length", "\x0a\xff\xff\xff\xff\xff\xff\xff\xff\x7f"s, WireError::kLengthPastEnd},
   };
   for (const Row& row : rows) {

@@ -19,7 +19,8 @@ namespace v2 = ::io::prometheus::write::v2;
 constexpr std::string_view kV1Type = "application/x-protobuf";
 constexpr std::string_view kV2Type = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
 
-void add_label(::prometheus::TimeSeries& series, const std::string& name, const std::string& value) {
+void add_label(::prometheus::TimeSeries& series, const std::string& name,
+               const std::string& value) {
   auto* label = series.add_labels();
   label->set_name(name);
   label->set_value(value);
@@ -86,6 +87,16 @@ v2::Request v2_request() {
   for (int ref : {1, 2}) second->add_labels_refs(ref);
   second->add_histograms()->set_count_float(2.5);
   return request;
+}
+
+// WriteRequest field 2 (reserved, skipped) holding `size` bytes.
+std::string reserved_field(std::size_t size) {
+  std::string message = "\x12";
+  for (std::size_t n = size;; n >>= 7) {
+    message += static_cast<char>(n < 0x80 ? n : (n & 0x7f) | 0x80);
+    if (n < 0x80) break;
+  }
+  return message + std::string(size, 'a');
 }
 
 ScanResult scan(std::string_view type, std::string_view encoding, std::string_view body,
@@ -173,8 +184,7 @@ TEST_CASE("malformed remote-write bodies are 400 with a reason naming the proble
   const std::vector<Row> rows = {
       {"truncated varint", kV1Type, "\x0a\xff"s, "truncated varint in prometheus.WriteRequest"},
       {"length past end", kV1Type, "\x0a\x05\x12\x00"s, "length past end of message"},
-      {"overlong varint", kV1Type, "\x08"s + std::string(10, '\xff') + "\x01",
-       "overlong varint"},
+      {"overlong varint", kV1Type, "\x08"s + std::string(10, '\xff') + "\x01", "overlong varint"},
       {"group wire type", kV1Type, "\x0b\x0c"s, "invalid wire type"},
       {"field number zero", kV1Type, "\x00\x00"s, "invalid field number"},
       {"timeseries as varint", kV1Type, "\x08\x01"s,
@@ -203,8 +213,8 @@ TEST_CASE("malformed remote-write bodies are 400 with a reason naming the proble
 TEST_CASE("unknown and reserved fields are skipped", "[ingest]") {
   // WriteRequest field 2 (reserved), field 15 varint, field 16 fixed32 around one series.
   const std::string series = "\x12\x00"s;  // one empty sample
-  const std::string message = "\x12\x03" "abc"s + "\x78\x05"s + "\x0a\x02"s + series +
-                              "\x85\x01\x00\x00\x00\x00"s;
+  const std::string message =
+      "\x12\x03"s + "abc" + "\x78\x05"s + "\x0a\x02"s + series + "\x85\x01\x00\x00\x00\x00"s;
   const ScanResult result = scan(kV1Type, "snappy", snappy_block(message));
   REQUIRE(result.ok());
   CHECK(result.counts.series == 1);
@@ -216,10 +226,8 @@ TEST_CASE("bad snappy is 400, a decompression bomb is 413", "[ingest]") {
   CHECK(scan(kV1Type, "snappy", "").http_status == 400);
   ScanLimits limits;
   limits.max_decompressed_bytes = 1 << 20;
-  // 16 MiB of a repeated valid field compresses to well under 1 MiB.
-  std::string huge;
-  while (huge.size() < (16u << 20)) huge += "\x12\x00"s;
-  const std::string body = snappy_block(huge);
+  // A valid 16 MiB message (one reserved field 2) compresses to well under 1 MiB.
+  const std::string body = snappy_block(reserved_field(16u << 20));
   CHECK(body.size() < (1u << 20));
   const ScanResult result = scan(kV1Type, "snappy", body, limits);
   CHECK(result.http_status == 413);
@@ -233,17 +241,16 @@ TEST_CASE("scratch buffers are reused and large ones released", "[ingest]") {
   ScanLimits limits;
   limits.retained_buffer_bytes = 1 << 16;
   const std::string small = snappy_block(v1_request().SerializeAsString());
-  REQUIRE(scan_payload(RouteKind::kPrometheusRemoteWrite, {kV1Type, "snappy"}, small, scratch,
-                       limits)
-              .ok());
+  REQUIRE(
+      scan_payload(RouteKind::kPrometheusRemoteWrite, {kV1Type, "snappy"}, small, scratch, limits)
+          .ok());
   const auto capacity = scratch.payload.capacity();
   CHECK(capacity > 0);
-  REQUIRE(scan_payload(RouteKind::kPrometheusRemoteWrite, {kV1Type, "snappy"}, small, scratch,
-                       limits)
-              .ok());
+  REQUIRE(
+      scan_payload(RouteKind::kPrometheusRemoteWrite, {kV1Type, "snappy"}, small, scratch, limits)
+          .ok());
   CHECK(scratch.payload.capacity() == capacity);
-  std::string big;
-  while (big.size() < (1u << 20)) big += "\x12\x00"s;
+  const std::string big = reserved_field(1u << 20);
   REQUIRE(scan_payload(RouteKind::kPrometheusRemoteWrite, {kV1Type, "snappy"}, snappy_block(big),
                        scratch, limits)
               .ok());

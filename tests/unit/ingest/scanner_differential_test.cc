@@ -2,6 +2,8 @@
 // failures reproduce) are counted by the hand-written scanner and by a full protobuf parse of the
 // same bytes; the counts must agree. Truncated bodies must be rejected exactly when the full
 // parser rejects them.
+#include <google/protobuf/stubs/logging.h>
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -22,6 +24,7 @@ using testing::snappy_block;
 namespace v2 = ::io::prometheus::write::v2;
 
 constexpr int kMessages = 500;
+constexpr int kJsonMessages = 200;  // nlohmann's DOM (used to build the bodies) is slow in Debug
 constexpr int kPrefixesPerMessage = 8;
 constexpr std::string_view kV1Type = "application/x-protobuf";
 constexpr std::string_view kV2Type = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
@@ -225,6 +228,9 @@ void check_agreement(Random& rnd, RouteKind kind, std::string_view type, const s
   const ScanResult full = scan_payload(kind, {type, ""}, snappy_block(bytes), scratch);
   REQUIRE(full.ok());
   REQUIRE(full.counts == want);
+  // A full parse of a cut body may log "invalid UTF-8" for a string cut mid-character before it
+  // notices the truncation; the parse fails either way, so keep the test output quiet.
+  google::protobuf::LogSilencer silence;
   for (int i = 0; i < kPrefixesPerMessage && !bytes.empty(); ++i) {
     const std::string prefix = bytes.substr(0, rnd.upto(static_cast<int>(bytes.size()) - 1));
     Counts parsed;
@@ -270,7 +276,7 @@ TEST_CASE("differential: Loki protobuf scanner equals a full parse", "[ingest]")
 TEST_CASE("differential: Loki JSON scanner equals the counts of the encoded request", "[ingest]") {
   Random rnd(20240404);
   ScanBuffers scratch;
-  for (int i = 0; i < kMessages; ++i) {
+  for (int i = 0; i < kJsonMessages; ++i) {
     INFO("message " << i);
     const ::logproto::PushRequest request = random_loki(rnd);
     nlohmann::json streams = nlohmann::json::array();
@@ -304,9 +310,8 @@ TEST_CASE("differential: Loki JSON scanner equals the counts of the encoded requ
       }
     }
     const std::string encoding = rnd.chance(50) ? "gzip" : "";
-    const ScanResult result =
-        scan_payload(RouteKind::kLokiPush, {"application/json", encoding},
-                     encoding.empty() ? body : testing::gzip(body), scratch);
+    const ScanResult result = scan_payload(RouteKind::kLokiPush, {"application/json", encoding},
+                                           encoding.empty() ? body : testing::gzip(body), scratch);
     REQUIRE(result.ok());
     REQUIRE(result.counts == count_loki(deduplicated));
   }

@@ -78,13 +78,13 @@ TEST_CASE("Retry-After is the whole seconds until enough tokens, at least 1", "[
     std::int64_t want;
   };
   const std::vector<Row> rows = {
-      {10, 10, 10, 10, 1},    // exactly 1 s
-      {10, 10, 10, 5, 1},     // 0.5 s rounds up to 1
-      {10, 10, 10, 1, 1},     // 0.1 s
-      {4, 10, 10, 10, 3},     // 2.5 s
-      {5, 10, 10, 10, 2},     // exactly 2 s
-      {0.5, 1, 1, 1, 2},      // fractional rate
-      {1000, 50, 50, 1, 1},   // 1 ms
+      {10, 10, 10, 10, 1},              // exactly 1 s
+      {10, 10, 10, 5, 1},               // 0.5 s rounds up to 1
+      {10, 10, 10, 1, 1},               // 0.1 s
+      {4, 10, 10, 10, 3},               // 2.5 s
+      {5, 10, 10, 10, 2},               // exactly 2 s
+      {0.5, 1, 1, 1, 2},                // fractional rate
+      {1000, 50, 50, 1, 1},             // 1 ms
       {25000, 50000, 50000, 60000, 2},  // oversized: wait for full (50000 at 25000/s)
   };
   for (const Row& row : rows) {
@@ -153,8 +153,11 @@ TEST_CASE("gcra_step decides on integer nanoseconds", "[ratelimit]") {
 
 TEST_CASE("AtomicTokenBucket decides exactly like TokenBucket", "[ratelimit]") {
   std::mt19937 rng(7);
-  for (const auto& [rate, burst] : {std::pair{1.0, 1.0}, {10.0, 20.0}, {25000.0, 50000.0},
-                                    {4194304.0 / 3, 6291456.0}, {0.3, 2.0}}) {
+  for (const auto& [rate, burst] : {std::pair{1.0, 1.0},
+                                    {10.0, 20.0},
+                                    {25000.0, 50000.0},
+                                    {4194304.0 / 3, 6291456.0},
+                                    {0.3, 2.0}}) {
     FakeClock clock;
     TokenBucket plain(rate, burst);
     AtomicTokenBucket atomic(rate, burst);

@@ -3,17 +3,16 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <chrono>
-#include <optional>
-#include <stdexcept>
-#include <string>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/error.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "tests/support/test_certs.h"
 
@@ -22,7 +21,6 @@ namespace {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
-using testing::CertOptions;
 using testing::IssuedCert;
 using testing::TestCa;
 
@@ -120,9 +118,9 @@ TEST_CASE("server context errors name the key, the file and the reason", "[tls]"
   SECTION("missing certificate") {
     auto tls = pki.server_config();
     tls.cert_file = missing;
-    CHECK_THROWS_WITH(make_server_context(tls, false),
-                      Catch::Contains("tls.cert_file \"" + missing + "\"") &&
-                          Catch::Contains("No such file"));
+    CHECK_THROWS_WITH(
+        make_server_context(tls, false),
+        Catch::Contains("tls.cert_file \"" + missing + "\"") && Catch::Contains("No such file"));
   }
   SECTION("missing key") {
     auto tls = pki.server_config();
@@ -140,9 +138,9 @@ TEST_CASE("server context errors name the key, the file and the reason", "[tls]"
   SECTION("certificate file that is no PEM") {
     auto tls = pki.server_config();
     tls.cert_file = garbage;
-    CHECK_THROWS_WITH(make_server_context(tls, false),
-                      Catch::Contains("tls.cert_file \"" + garbage + "\"") &&
-                          Catch::Contains("no start line"));
+    CHECK_THROWS_WITH(
+        make_server_context(tls, false),
+        Catch::Contains("tls.cert_file \"" + garbage + "\"") && Catch::Contains("no start line"));
   }
   SECTION("missing client CA") {
     auto tls = pki.server_config();
@@ -159,9 +157,9 @@ TEST_CASE("server context errors name the key, the file and the reason", "[tls]"
   SECTION("CRL file without CRLs") {
     auto tls = pki.server_config();
     tls.crl_file = garbage;
-    CHECK_THROWS_WITH(make_server_context(tls, false),
-                      Catch::Contains("tls.crl_file \"" + garbage + "\"") &&
-                          Catch::Contains("no CRL found"));
+    CHECK_THROWS_WITH(
+        make_server_context(tls, false),
+        Catch::Contains("tls.crl_file \"" + garbage + "\"") && Catch::Contains("no CRL found"));
   }
   SECTION("upstream CA file missing") {
     config::UpstreamTlsConfig upstream;
@@ -273,9 +271,9 @@ TEST_CASE("handshake failures without a verify result are classified by error co
   CHECK(classify_handshake_failure(
             nullptr, error_code(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE),
                                 error::get_ssl_category())) == "no_certificate");
-  CHECK(classify_handshake_failure(
-            nullptr, error_code(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_UNSUPPORTED_PROTOCOL),
-                                error::get_ssl_category())) == "protocol");
+  CHECK(classify_handshake_failure(nullptr,
+                                   error_code(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_UNSUPPORTED_PROTOCOL),
+                                              error::get_ssl_category())) == "protocol");
 }
 
 TEST_CASE("certificate_not_after reads the first certificate's expiry", "[tls]") {
