@@ -6,6 +6,7 @@
 
 #include "gateway/common/logging.h"
 #include "gateway/http1/header_policy.h"
+#include "gateway/proxy/admission.h"
 #include "gateway/proxy/router.h"
 
 namespace mla::http1 {
@@ -19,6 +20,15 @@ constexpr std::size_t kLingerMaxBytes = 64 * 1024 * 1024;
 bool expects_continue(const http::request_header<>& request) {
   auto it = request.find(http::field::expect);
   return it != request.end() && beast::iequals(it->value(), "100-continue");
+}
+
+std::string_view header_value(const http::request_header<>& request, http::field field) {
+  auto it = request.find(field);
+  return it == request.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+void count_rejected(common::TenantTraffic& traffic, common::RejectReason reason) {
+  traffic.rejected[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
 }
 
 std::string status_text(http::status status) { return std::to_string(static_cast<int>(status)); }
@@ -118,11 +128,14 @@ awaitable<bool> Http1Session::send(Response& response, bool keep_alive) {
 
 awaitable<bool> Http1Session::reject(const http::request_header<>& request, http::status status,
                                      std::string_view reason, bool keep_alive,
-                                     std::string_view route) {
+                                     std::string_view route, std::int64_t retry_after_seconds) {
   Response response{status, request.version()};
   response.set(http::field::content_type, "text/plain; charset=utf-8");
   response.body() = fmt::format("{}\n", reason);
   if (status == http::status::method_not_allowed) response.set(http::field::allow, "POST");
+  if (retry_after_seconds > 0) {
+    response.set(http::field::retry_after, std::to_string(retry_after_seconds));
+  }
   log::warn("request rejected", {{"remote", info_.remote},
                                  {"tenant", info_.tenant.tenant},
                                  {"route", route},
@@ -170,6 +183,8 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
         return std::find(route->clients.begin(), route->clients.end(), name) !=
                route->clients.end();
       })) {
+    count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),
+                   common::RejectReason::kForbidden);
     co_return co_await reject(
         request, http::status::forbidden,
         fmt::format("client certificate is not in the clients list of route {}", route->path),
@@ -177,6 +192,8 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   }
   const std::uint64_t max_body = config.server.max_request_body_bytes;
   if (header_parser.content_length().value_or(0) > max_body) {
+    count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),
+                   common::RejectReason::kTooLarge);
     co_return co_await reject(
         request, http::status::payload_too_large,
         fmt::format("request body of {} bytes exceeds max_request_body_bytes ({})",
@@ -201,6 +218,8 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kUseTuple);
   unread_body_ = ec == http::error::body_limit;
   if (ec == http::error::body_limit) {
+    count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),
+                   common::RejectReason::kTooLarge);
     co_return co_await reject(
         parser.get(), http::status::payload_too_large,
         fmt::format("request body exceeds max_request_body_bytes ({})", max_body), false,
@@ -217,6 +236,22 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
               {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
     co_return false;
   }
+
+  // Inspect and charge before anything reaches the upstream.
+  const auto& full_request = parser.get();
+  proxy::Admission admission = proxy::admit(
+      config, *route,
+      {info_.tenant.tenant, header_value(full_request, http::field::content_type),
+       header_value(full_request, http::field::content_encoding), full_request.body()},
+      worker_.scan_buffers(), worker_.shared().limiter);
+  common::TenantTraffic& traffic = worker_.shared().tenants.of(info_.tenant.tenant);
+  if (!admission.admitted) {
+    count_rejected(traffic, admission.reject_reason);
+    co_return co_await reject(full_request, static_cast<http::status>(admission.status),
+                              admission.reason, full_request.keep_alive(), route->path,
+                              admission.retry_after_seconds);
+  }
+  proxy::count_admitted(traffic, admission, full_request.body().size());
 
   proxy::UpstreamRequest upstream_request = parser.release();
   const bool client_keep_alive = upstream_request.keep_alive();
@@ -247,7 +282,10 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
                          {"route", route->path},
                          {"upstream", upstream.name},
                          {"status", status_text(response.result())},
-                         {"bytes", std::to_string(upstream_request.body().size())}});
+                         {"bytes", std::to_string(upstream_request.body().size())},
+                         {"samples", std::to_string(admission.counts.metric_cost())},
+                         {"lines", std::to_string(admission.counts.log_lines)},
+                         {"log_bytes", std::to_string(admission.counts.log_bytes)}});
   if (is_head) {
     // HEAD answers keep the upstream's Content-Length without a body.
     response.keep_alive(client_keep_alive && !worker_.draining());

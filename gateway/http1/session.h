@@ -41,7 +41,8 @@ class Http1Session : public server::IdleConnection {
   awaitable<bool> send(Response& response, bool keep_alive);
   awaitable<void> discard_unread_body();
   awaitable<bool> reject(const http::request_header<>& request, http::status status,
-                         std::string_view reason, bool keep_alive, std::string_view route);
+                         std::string_view reason, bool keep_alive, std::string_view route,
+                         std::int64_t retry_after_seconds = 0);
 
   server::Worker& worker_;  // owns this session's thread
   TlsStream& stream_;       // owned by serve_connection's frame, outlives the session

@@ -62,7 +62,7 @@ class LokiJsonHandler {
       case Slot::kIgnored:
       case Slot::kLabelValue:
       case Slot::kTimestamp: return true;
-      case Slot::kLine: counts_.log_bytes += value.size(); return true;
+      case Slot::kLine:  // line bytes and structured-metadata values both count
       case Slot::kMetaPairValue: counts_.log_bytes += value.size(); return true;
       default: return shape_error("unexpected string");
     }

@@ -94,7 +94,7 @@ class TenantLimiter {
   };
 
   struct StringHash {
-    using is_transparent = void;
+    using is_transparent = void;  // NOLINT(readability-identifier-naming): std's name
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   using Map = std::unordered_map<std::string, std::unique_ptr<Entry>, StringHash, std::equal_to<>>;

@@ -15,11 +15,13 @@ tcp::endpoint listen_endpoint(const config::ListenAddress& listen) {
   return {asio::ip::make_address(listen.host), listen.port};
 }
 
+constexpr std::chrono::seconds kEvictInterval{60};
+
 }  // namespace
 
 Server::Server(std::shared_ptr<const Runtime> runtime,
                std::function<std::shared_ptr<const Runtime>()> reload)
-    : runtimes_(std::move(runtime)), reload_(std::move(reload)) {}
+    : shared_(std::move(runtime)), reload_(std::move(reload)) {}
 
 Server::~Server() {
   for (auto& worker : workers_) worker->stop();
@@ -27,12 +29,12 @@ Server::~Server() {
 }
 
 void Server::start() {
-  const auto& server = runtimes_.get()->config->server;
+  const auto& server = shared_.runtimes.get()->config->server;
   unsigned threads = server.threads != 0 ? server.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   auto endpoint = listen_endpoint(server.listen);
   for (unsigned i = 0; i < threads; ++i) {
-    auto worker = std::make_unique<Worker>(i, runtimes_);
+    auto worker = std::make_unique<Worker>(i, shared_);
     worker->listen(endpoint);
     workers_.push_back(std::move(worker));
   }
@@ -45,12 +47,13 @@ void Server::start() {
 void Server::reload() {
   try {
     auto next = reload_();
-    const auto& old_listen = runtimes_.get()->config->server.listen;
+    const auto& old_listen = shared_.runtimes.get()->config->server.listen;
     const auto& new_listen = next->config->server.listen;
     if (old_listen.host != new_listen.host || old_listen.port != new_listen.port) {
       log::warn("server.listen changed; it takes effect after a restart");
     }
-    runtimes_.set(std::move(next));
+    shared_.limiter.update_config(next->config->limits);
+    shared_.runtimes.set(std::move(next));
     log::info("configuration reloaded");
   } catch (const std::exception& e) {
     log::error("reload failed; keeping the running configuration", {{"error", e.what()}});
@@ -87,7 +90,7 @@ int Server::wait() {
         reload();
       } else if (!draining) {
         draining = true;
-        auto grace = runtimes_.get()->config->server.shutdown_grace_period;
+        auto grace = shared_.runtimes.get()->config->server.shutdown_grace_period;
         deadline = std::chrono::steady_clock::now() + grace;
         log::info("draining", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
                                {"open_connections",
@@ -103,6 +106,18 @@ int Server::wait() {
     });
   };
   wait_signal();
+
+  // Idle tenants' buckets are dropped periodically so memory stays bounded (TenantLimiter).
+  asio::steady_timer evict_timer(control);
+  std::function<void()> schedule_evict = [&] {
+    evict_timer.expires_after(kEvictInterval);
+    evict_timer.async_wait([&](const error_code& ec) {
+      if (ec) return;
+      shared_.limiter.evict_idle();
+      schedule_evict();
+    });
+  };
+  schedule_evict();
   control.run();
 
   for (auto& worker : workers_) worker->stop();

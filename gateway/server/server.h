@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "gateway/server/runtime.h"
+#include "gateway/server/shared_state.h"
 #include "gateway/server/worker.h"
 
 namespace mla::server {
@@ -33,7 +34,7 @@ class Server {
   // instead of killing the process.
   asio::io_context control_{1};
   asio::signal_set signals_{control_, SIGINT, SIGTERM, SIGHUP};
-  RuntimeSource runtimes_;
+  SharedState shared_;
   std::function<std::shared_ptr<const Runtime>()> reload_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };

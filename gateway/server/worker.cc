@@ -26,8 +26,7 @@ awaitable<void> serve_counted(Worker& worker, tcp::socket socket) {
 
 }  // namespace
 
-Worker::Worker(unsigned index, const RuntimeSource& runtimes)
-    : index_(index), runtimes_(runtimes) {}
+Worker::Worker(unsigned index, SharedState& shared) : index_(index), shared_(shared) {}
 
 Worker::~Worker() {
   stop();
@@ -76,7 +75,7 @@ void Worker::drain() {
   });
 }
 
-std::shared_ptr<const Runtime> Worker::runtime() const { return runtimes_.get(); }
+std::shared_ptr<const Runtime> Worker::runtime() const { return shared_.runtimes.get(); }
 
 std::shared_ptr<proxy::UpstreamPool> Worker::pool(const Runtime& runtime,
                                                   const std::string& upstream) {

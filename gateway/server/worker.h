@@ -12,11 +12,11 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/proxy/upstream_pool.h"
-#include "gateway/server/runtime.h"
+#include "gateway/ingest/scan_types.h"
+#include "gateway/server/shared_state.h"
 
 namespace mla::server {
 
-class RuntimeSource;
 
 // A connection that can be closed while it waits for its next request (for graceful drain).
 class IdleConnection {
@@ -27,7 +27,7 @@ class IdleConnection {
 
 class Worker {
  public:
-  Worker(unsigned index, const RuntimeSource& runtimes);
+  Worker(unsigned index, SharedState& shared);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -47,12 +47,14 @@ class Worker {
   void add_idle(IdleConnection* connection) { idle_.insert(connection); }
   void remove_idle(IdleConnection* connection) { idle_.erase(connection); }
   unsigned index() const { return index_; }
+  SharedState& shared() { return shared_; }
+  ingest::ScanBuffers& scan_buffers() { return scan_buffers_; }
 
  private:
   awaitable<void> accept_loop();
 
   const unsigned index_;
-  const RuntimeSource& runtimes_;  // owned by the Server, outlives workers
+  SharedState& shared_;            // owned by the Server, outlives workers
   asio::io_context io_{1};         // concurrency hint 1: only this worker's thread runs it
   tcp::acceptor acceptor_{io_};
   std::thread thread_;
@@ -61,19 +63,7 @@ class Worker {
   std::shared_ptr<const Runtime> pools_runtime_;
   std::map<std::string, std::shared_ptr<proxy::UpstreamPool>> pools_;
   std::set<IdleConnection*> idle_;  // connections waiting for a request; worker thread only
-};
-
-// Where workers get the current Runtime; thread-safe (an atomic shared_ptr swap on reload).
-class RuntimeSource {
- public:
-  explicit RuntimeSource(std::shared_ptr<const Runtime> initial) : current_(std::move(initial)) {}
-  std::shared_ptr<const Runtime> get() const { return current_.load(std::memory_order_acquire); }
-  void set(std::shared_ptr<const Runtime> next) {
-    current_.store(std::move(next), std::memory_order_release);
-  }
-
- private:
-  std::atomic<std::shared_ptr<const Runtime>> current_;
+  ingest::ScanBuffers scan_buffers_;  // decompression scratch reused by every scan on this thread
 };
 
 }  // namespace mla::server

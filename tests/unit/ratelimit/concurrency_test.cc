@@ -31,6 +31,7 @@ TEST_CASE("AtomicTokenBucket admits exactly burst + rate * elapsed across thread
   // and stays empty while the clock stands still); then the clock moves.
   std::barrier sync(kThreads, [&]() noexcept { clock.advance(milliseconds(kTokensPerPhase)); });
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int phase = 0; phase <= kPhases; ++phase) {
@@ -53,6 +54,7 @@ TEST_CASE("AtomicTokenBucket never admits more than burst + rate * elapsed with 
   std::atomic<std::int64_t> admitted{0};
   std::barrier sync(kThreads, [&]() noexcept { clock.advance(milliseconds(13)); });
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(t);
@@ -69,7 +71,8 @@ TEST_CASE("AtomicTokenBucket never admits more than burst + rate * elapsed with 
   for (auto& thread : threads) thread.join();
   const std::int64_t ceiling = 100 + kPhases * 13;
   CHECK(admitted.load() <= ceiling);
-  CHECK(admitted.load() >= ceiling - 9 * (kPhases + 1));  // at most one partial cost per phase
+  CHECK(admitted.load() >=
+        ceiling - std::int64_t{9} * (kPhases + 1));  // at most one partial cost per phase
 }
 
 TEST_CASE("TenantLimiter is shared by threads while tenants come, go and configs change",
@@ -85,6 +88,7 @@ TEST_CASE("TenantLimiter is shared by threads while tenants come, go and configs
   std::atomic<bool> stop{false};
 
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(100 + t);
