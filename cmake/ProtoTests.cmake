@@ -39,9 +39,3 @@ target_include_directories(mla_test_proto SYSTEM PUBLIC ${MLA_PROTO_OUT})
 target_link_libraries(mla_test_proto PUBLIC protobuf::libprotobuf)
 
 target_link_libraries(unit_tests PRIVATE mla_test_proto)
-
-# Fuzz targets for the scanner (tests/fuzz/), off by default; they need clang.
-option(MLA_FUZZ "Build libFuzzer targets (requires clang)" OFF)
-if(MLA_FUZZ)
-  add_subdirectory(${CMAKE_SOURCE_DIR}/tests/fuzz ${CMAKE_BINARY_DIR}/tests/fuzz)
-endif()

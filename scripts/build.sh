@@ -17,7 +17,10 @@ preset=${1:-release}
 case "$preset" in
   release) dir=build; cfg=(-DCMAKE_BUILD_TYPE=Release -DMLA_SANITIZE=) ;;
   asan) dir=build-asan; cfg=(-DCMAKE_BUILD_TYPE=Debug -DMLA_SANITIZE=address) ;;
-  tsan) dir=build-tsan; cfg=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLA_SANITIZE=thread) ;;
+  # GCC 12 warns (-Wtsan, an error under -Werror) that TSan does not model the
+  # atomic_thread_fence calls inside Boost.Asio; the warning is about Asio, not our code.
+  tsan) dir=build-tsan; cfg=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLA_SANITIZE=thread
+    -DCMAKE_CXX_FLAGS=-Wno-tsan) ;;
   -h | --help)
     sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 0

@@ -78,8 +78,8 @@ ScanResult scan_remote_write(const RequestInfo& info, std::string_view body, Sca
 
 ScanResult scan_loki(const RequestInfo& info, std::string_view body, ScanBuffers& scratch,
                      const ScanLimits& limits) {
-  const ContentType type = parse_content_type(info.content_type);
-  const bool json = type.valid && iequals(type.media_type, kJsonMediaType);
+  // Loki looks at the media type only; broken parameters do not turn JSON into protobuf.
+  const bool json = iequals(parse_content_type(info.content_type).media_type, kJsonMediaType);
 
   // Content-Encoding layer.
   std::string_view data = body;

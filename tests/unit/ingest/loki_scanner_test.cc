@@ -103,6 +103,7 @@ TEST_CASE("Loki JSON is counted with and without structured metadata", "[ingest]
   const std::vector<Row> rows = {
       {"application/json", "", kJsonWithMetadata, with},
       {"application/json; charset=utf-8", "", kJsonWithMetadata, with},
+      {"application/json; charset", "", kJsonWithMetadata, with},
       {"Application/JSON", "gzip", codec::gzip(kJsonWithMetadata), with},
       {"application/json", "deflate", codec::zlib_deflate(kJsonWithMetadata), with},
       {"application/json", "deflate", codec::raw_deflate(kJsonWithMetadata), with},
