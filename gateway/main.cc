@@ -1,8 +1,7 @@
 // mla-gateway: mTLS ingest gateway for Cortex and Loki (see README.md and DESIGN.md §2).
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "gateway/common/logging.h"
 #include "gateway/config/loader.h"

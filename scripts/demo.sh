@@ -6,12 +6,14 @@
 #
 #   Prometheus agent :19091 --remote_write, mTLS (client cert CN=demo-cluster)-->
 #       mla-gateway :18443 --HTTP, X-Scope-OrgID: demo-cluster--> Prometheus receiver :19090
+#   (the gateway's admin listener, :19092, serves /metrics; the agent scrapes it too)
 #
 # Usage: bash scripts/demo.sh
 # Environment:
 #   DEMO_DURATION=SECONDS   stop by itself after that long; exit 0 only if series arrived
 #   DEMO_DIR=PATH           work dir for PKI, configs, data and logs (default build-demo/)
-#   GATEWAY_PORT, BACKEND_PORT, AGENT_PORT   (default 18443, 19090, 19091; all on 127.0.0.1)
+#   GATEWAY_PORT, BACKEND_PORT, AGENT_PORT, ADMIN_PORT
+#                           (default 18443, 19090, 19091, 19092; all on 127.0.0.1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +22,7 @@ readonly DEMO_DIR=${DEMO_DIR:-$ROOT/build-demo}
 readonly GATEWAY_PORT=${GATEWAY_PORT:-18443}
 readonly BACKEND_PORT=${BACKEND_PORT:-19090}
 readonly AGENT_PORT=${AGENT_PORT:-19091}
+readonly ADMIN_PORT=${ADMIN_PORT:-19092}
 readonly DEMO_DURATION=${DEMO_DURATION:-0}
 readonly INTERVAL=5
 readonly GATEWAY_BIN=$ROOT/build/bin/mla-gateway
@@ -110,9 +113,12 @@ backend_query() { # prints the first value of an instant query, or 0
     echo 0
 }
 
-agent_metric() { # sums one counter from the agent's own /metrics
-  curl -sS --max-time 5 "http://127.0.0.1:$AGENT_PORT/metrics" 2>/dev/null |
-    awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $NF } END { printf "%d", s }'
+# metric URL NAME [LABEL_FILTER]: sums the samples of one metric (optionally only those whose
+# labels contain LABEL_FILTER, e.g. tenant="demo-cluster") from a /metrics page.
+metric() {
+  curl -sS --max-time 5 "$1" 2>/dev/null |
+    awk -v m="$2" -v f="${3:-}" '($1 == m || index($1, m "{") == 1) && index($1, f) { s += $NF }
+      END { printf "%d", s }'
 }
 
 # --- 1. dependencies and the gateway binary -----------------------------------------------------
@@ -122,7 +128,7 @@ say "building build/bin/mla-gateway (release)"
 bash scripts/build.sh release mla-gateway
 [[ -x "$GATEWAY_BIN" ]] || die "$GATEWAY_BIN was not built"
 
-for port in "$GATEWAY_PORT" "$BACKEND_PORT" "$AGENT_PORT"; do
+for port in "$GATEWAY_PORT" "$BACKEND_PORT" "$AGENT_PORT" "$ADMIN_PORT"; do
   port_free "$port" || die "port $port on this machine is in use (is another demo running?)"
 done
 
@@ -134,6 +140,7 @@ bash config/dev-pki.sh "$PKI" demo-cluster
 render() { # template -> DEMO_DIR/<name>, filling in @PLACEHOLDERS@
   sed -e "s|@PKI_DIR@|$PKI|g" -e "s|@GATEWAY_PORT@|$GATEWAY_PORT|g" \
     -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" -e "s|@AGENT_PORT@|$AGENT_PORT|g" \
+    -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" \
     "config/demo/$1" >"$DEMO_DIR/$1"
 }
 render gateway.yaml
@@ -152,8 +159,7 @@ start backend prometheus \
 wait_for "backend Prometheus" 60 curl -fsS "http://127.0.0.1:$BACKEND_PORT/-/ready"
 
 start gateway "$GATEWAY_BIN" --config.file="$DEMO_DIR/gateway.yaml" --log.level=info
-wait_for "mla-gateway" 30 gw_curl -o /dev/null --cert "$PKI/client.crt" --key "$PKI/client.key" \
-  "https://localhost:$GATEWAY_PORT/"
+wait_for "mla-gateway" 30 curl -fsS "http://127.0.0.1:$ADMIN_PORT/-/ready"
 
 # Two quick checks a person would try by hand; informational, they do not stop the demo.
 if gw_curl -o /dev/null "https://localhost:$GATEWAY_PORT/api/v1/write" 2>/dev/null; then
@@ -176,6 +182,7 @@ cat <<INFO
 
   agent Prometheus   http://127.0.0.1:$AGENT_PORT   scrapes itself every 2s, remote-writes over mTLS
   mla-gateway        https://localhost:$GATEWAY_PORT  tenant from client cert CN (demo-cluster)
+                     http://127.0.0.1:$ADMIN_PORT/metrics   its admin listener
   backend Prometheus http://127.0.0.1:$BACKEND_PORT/graph   receives what the gateway forwards
   logs               ${LOGS#"$ROOT"/}/{agent,gateway,backend}.log
 
@@ -190,11 +197,14 @@ while true; do
   sleep "$INTERVAL"
   check_alive || die "a demo process died"
   series=$(backend_query 'count({__name__=~".+"})')
-  sent=$(agent_metric prometheus_remote_storage_samples_total)
-  failed=$(agent_metric prometheus_remote_storage_samples_failed_total)
-  retried=$(agent_metric prometheus_remote_storage_samples_retried_total)
-  printf 'demo: [%4ds] backend has %s series from the gateway | agent sent %s samples, %s failed, %s retried\n' \
-    $((SECONDS - began)) "$series" "$sent" "$failed" "$retried"
+  agent=http://127.0.0.1:$AGENT_PORT/metrics
+  sent=$(metric "$agent" prometheus_remote_storage_samples_total)
+  failed=$(metric "$agent" prometheus_remote_storage_samples_failed_total)
+  retried=$(metric "$agent" prometheus_remote_storage_samples_retried_total)
+  admitted=$(metric "http://127.0.0.1:$ADMIN_PORT/metrics" mla_gateway_received_samples_total \
+    'tenant="demo-cluster"')
+  printf 'demo: [%4ds] agent sent %s samples (%s failed, %s retried) | gateway admitted %s for tenant demo-cluster | backend has %s series\n' \
+    $((SECONDS - began)) "$sent" "$failed" "$retried" "$admitted" "$series"
   if ((DEMO_DURATION > 0 && SECONDS - began >= DEMO_DURATION)); then
     break
   fi

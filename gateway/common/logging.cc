@@ -1,11 +1,11 @@
 #include "gateway/common/logging.h"
 
-#include <atomic>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <atomic>
 
 namespace mla::log {
 namespace {
@@ -75,25 +75,34 @@ void append_json(std::string& out, std::string_view key, std::string_view value)
 std::string timestamp() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
                      static_cast<int>(ms.count()));
 }
 
 }  // namespace
 
 bool parse_level(std::string_view name, Level& out) {
-  if (name == "debug") out = Level::kDebug;
-  else if (name == "info") out = Level::kInfo;
-  else if (name == "warn") out = Level::kWarn;
-  else if (name == "error") out = Level::kError;
-  else return false;
+  if (name == "debug")
+    out = Level::kDebug;
+  else if (name == "info")
+    out = Level::kInfo;
+  else if (name == "warn")
+    out = Level::kWarn;
+  else if (name == "error")
+    out = Level::kError;
+  else
+    return false;
   return true;
 }
 
 bool parse_format(std::string_view name, Format& out) {
-  if (name == "logfmt") out = Format::kLogfmt;
-  else if (name == "json") out = Format::kJson;
-  else return false;
+  if (name == "logfmt")
+    out = Format::kLogfmt;
+  else if (name == "json")
+    out = Format::kJson;
+  else
+    return false;
   return true;
 }
 

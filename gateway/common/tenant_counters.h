@@ -31,7 +31,7 @@ inline constexpr std::array<std::string_view, 6> kRejectReasonNames = {
 
 struct TenantTraffic {
   std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> samples{0};     // samples + histograms + exemplars
+  std::atomic<std::uint64_t> samples{0};  // samples + histograms + exemplars
   std::atomic<std::uint64_t> log_lines{0};
   std::atomic<std::uint64_t> log_bytes{0};   // uncompressed line + structured metadata bytes
   std::atomic<std::uint64_t> body_bytes{0};  // request bodies as received

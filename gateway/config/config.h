@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,13 @@ struct UpstreamConfig {
   UpstreamTlsConfig tls;
 };
 
+// DESIGN.md §3 `admin`. Only `listen` is implemented; socket, state_file and token_file are
+// rejected by the loader until they are.
+struct AdminConfig {
+  // /metrics and /-/healthy, /-/ready; nullopt (`listen: ""`) = no admin listener.
+  std::optional<ListenAddress> listen = ListenAddress{"127.0.0.1", 9091};
+};
+
 struct Config {
   std::string source_file;
   ServerConfig server;
@@ -101,6 +109,7 @@ struct Config {
   ratelimit::LimitsConfig limits;  // absent section = the defaults in limits_config.h
   std::vector<RouteConfig> routes;
   std::map<std::string, UpstreamConfig> upstreams;
+  AdminConfig admin;
 };
 
 }  // namespace mla::config

@@ -119,14 +119,15 @@ class Loader {
   Config load(const YAML::Node& root) {
     Config config;
     where_.add("", location_of(root.Mark()));
-    MapReader top(where_, root, "", {"server", "tls", "tenant", "limits", "routes", "upstreams"},
-                  {"read", "admin"});
+    MapReader top(where_, root, "",
+                  {"server", "tls", "tenant", "limits", "routes", "upstreams", "admin"}, {"read"});
     if (auto n = top.get("server")) read_server(*n, config.server);
     if (auto n = top.get("tls")) read_tls(*n, config.tls);
     if (auto n = top.get("tenant")) read_tenant(*n, config.tenant);
     if (auto n = top.get("limits")) read_limits(where_, *n, "limits", config.limits);
     if (auto n = top.get("upstreams")) read_upstreams(*n, config.upstreams);
     if (auto n = top.get("routes")) read_routes(*n, config.routes);
+    if (auto n = top.get("admin")) read_admin(*n, config.admin);
     return config;
   }
 
@@ -155,6 +156,24 @@ class Loader {
     m.duration("request_timeout", out.request_timeout);
     m.boolean("http2", out.http2);
     m.duration("shutdown_grace_period", out.shutdown_grace_period);
+  }
+
+  void read_admin(const YAML::Node& node, AdminConfig& out) {
+    MapReader m(where_, node, "admin", {"listen"}, {"socket", "state_file", "token_file"});
+    if (auto n = m.get("listen")) {
+      std::string path = m.child("listen");
+      std::string text = m.values().string(*n, path);
+      if (text.empty()) {
+        out.listen.reset();
+        return;
+      }
+      auto listen = parse_listen(text);
+      if (!listen) {
+        where_.fail(path, "invalid listen address " + quote(text) +
+                              " (want host:port, [ipv6]:port, :port, or \"\" for none)");
+      }
+      out.listen = *listen;
+    }
   }
 
   void read_tls(const YAML::Node& node, TlsConfig& out) {

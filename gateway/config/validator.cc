@@ -1,5 +1,6 @@
 #include "gateway/config/validator.h"
 
+#include <arpa/inet.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -92,6 +93,7 @@ class Validator {
     check_limits();
     check_upstreams();
     check_routes();
+    check_admin();
   }
 
  private:
@@ -210,6 +212,28 @@ class Validator {
         }
       }
     }
+  }
+
+  void check_admin() {
+    if (!config_.admin.listen) return;
+    const ListenAddress& admin = *config_.admin.listen;
+    if (!is_ip_literal(admin.host)) {
+      where_.fail("admin.listen",
+                  "host " + quote(admin.host) + " must be an IP address (e.g. 127.0.0.1 or [::1])");
+    }
+    const ListenAddress& server = config_.server.listen;
+    auto any = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
+    if (admin.port == server.port &&
+        (admin.host == server.host || any(admin.host) || any(server.host))) {
+      where_.fail("admin.listen",
+                  "port " + std::to_string(admin.port) + " is already used by server.listen");
+    }
+  }
+
+  static bool is_ip_literal(const std::string& host) {
+    unsigned char buf[16];
+    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
   }
 
   void check_upstreams() {

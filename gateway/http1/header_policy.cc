@@ -1,9 +1,8 @@
 #include "gateway/http1/header_policy.h"
 
+#include <boost/beast/http/rfc7230.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/beast/http/rfc7230.hpp>
 
 namespace mla::http1 {
 
@@ -18,9 +17,8 @@ void strip_hop_by_hop(http::fields& fields) {
   }
   for (const auto& name : named) fields.erase(name);
   for (auto f : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
-                 http::field::proxy_authenticate, http::field::proxy_authorization,
-                 http::field::te, http::field::trailer, http::field::transfer_encoding,
-                 http::field::upgrade}) {
+                 http::field::proxy_authenticate, http::field::proxy_authorization, http::field::te,
+                 http::field::trailer, http::field::transfer_encoding, http::field::upgrade}) {
     fields.erase(f);
   }
 }

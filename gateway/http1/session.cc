@@ -1,10 +1,11 @@
 #include "gateway/http1/session.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "gateway/common/logging.h"
+#include "gateway/common/metrics.h"
 #include "gateway/http1/header_policy.h"
 #include "gateway/proxy/admission.h"
 #include "gateway/proxy/router.h"
@@ -87,9 +88,11 @@ awaitable<void> Http1Session::run() {
         Response response{status_for_parse_error(ec), 11};
         response.set(http::field::content_type, "text/plain; charset=utf-8");
         response.body() = fmt::format("malformed request header: {}\n", ec.message());
-        log::warn("request rejected",
-                  {{"remote", info_.remote}, {"tenant", info_.tenant.tenant},
-                   {"status", status_text(response.result())}, {"reason", ec.message()}});
+        log::warn("request rejected", {{"remote", info_.remote},
+                                       {"tenant", info_.tenant.tenant},
+                                       {"status", status_text(response.result())},
+                                       {"reason", ec.message()}});
+        common::request_metrics().count_request(info_.tenant.tenant, "", response.result_int());
         co_await send(response, false);
       }
       break;
@@ -143,12 +146,14 @@ awaitable<bool> Http1Session::reject(const http::request_header<>& request, http
                                  {"path", proxy::target_path(request.target())},
                                  {"status", status_text(status)},
                                  {"reason", reason}});
+  common::request_metrics().count_request(info_.tenant.tenant, route, response.result_int());
   co_return co_await send(response, keep_alive);
 }
 
 awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   auto runtime = worker_.runtime();  // one snapshot for the whole request
   const auto& config = *runtime->config;
+  common::RequestTimer timer(common::request_metrics());  // after `runtime`: it views a route
   const auto& request = header_parser.get();
   const bool has_body = header_parser.chunked() || header_parser.content_length().value_or(0) > 0;
   // After a rejection the connection stays open only if no unread body would be parsed as the
@@ -161,17 +166,19 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
                               "unsupported Transfer-Encoding (only chunked)", false, "");
   }
   if (!info_.tenant.ok()) {
-    co_return co_await reject(request, http::status::forbidden,
-                              fmt::format("no tenant for client certificate: {}",
-                                          info_.tenant.error),
-                              keep_after_reject, "");
+    co_return co_await reject(
+        request, http::status::forbidden,
+        fmt::format("no tenant for client certificate: {}", info_.tenant.error), keep_after_reject,
+        "");
   }
   const config::RouteConfig* route = proxy::match_route(config.routes, request.target());
   if (route == nullptr) {
     co_return co_await reject(
         request, http::status::not_found,
-        fmt::format("no route for path {}", proxy::target_path(request.target())), keep_after_reject, "");
+        fmt::format("no route for path {}", proxy::target_path(request.target())),
+        keep_after_reject, "");
   }
+  timer.set_route(route->path);
   if (route->kind != config::RouteKind::kPassthrough && request.method() != http::verb::post) {
     co_return co_await reject(request, http::status::method_not_allowed,
                               fmt::format("method {} not allowed on {} (use POST)",
@@ -232,18 +239,19 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
                                 fmt::format("malformed request body: {}", ec.message()), false,
                                 route->path);
     }
-    log::info("request body not received",
-              {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
+    log::info(
+        "request body not received",
+        {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
     co_return false;
   }
 
   // Inspect and charge before anything reaches the upstream.
   const auto& full_request = parser.get();
-  proxy::Admission admission = proxy::admit(
-      config, *route,
-      {info_.tenant.tenant, header_value(full_request, http::field::content_type),
-       header_value(full_request, http::field::content_encoding), full_request.body()},
-      worker_.scan_buffers(), worker_.shared().limiter);
+  proxy::Admission admission =
+      proxy::admit(config, *route,
+                   {info_.tenant.tenant, header_value(full_request, http::field::content_type),
+                    header_value(full_request, http::field::content_encoding), full_request.body()},
+                   worker_.scan_buffers(), worker_.shared().limiter);
   common::TenantTraffic& traffic = worker_.shared().tenants.of(info_.tenant.tenant);
   if (!admission.admitted) {
     count_rejected(traffic, admission.reject_reason);
@@ -268,13 +276,19 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   upstream_request.keep_alive(true);
   upstream_request.prepare_payload();
 
+  const auto forwarded_at = std::chrono::steady_clock::now();
   proxy::ForwardResult result = co_await pool->forward(upstream_request, is_head);
+  common::request_metrics().count_upstream(upstream.name,
+                                           result.response ? result.response->result_int() : 0,
+                                           result.error_status == http::status::gateway_timeout,
+                                           std::chrono::steady_clock::now() - forwarded_at);
   if (!result.response) {
     upstream_request.version(client_version);  // answer in the client's terms
     co_return co_await reject(upstream_request, result.error_status, result.error,
                               client_keep_alive, route->path);
   }
   Response& response = *result.response;
+  common::request_metrics().count_request(info_.tenant.tenant, route->path, response.result_int());
   strip_hop_by_hop(response);
   response.version(client_version);
   log::debug("request", {{"remote", info_.remote},

@@ -25,9 +25,9 @@ Admission admit(const config::Config& config, const config::RouteConfig& route,
   if (route.scan) {
     ingest::ScanLimits limits;
     limits.max_decompressed_bytes = config.server.max_decompressed_bytes;
-    ingest::ScanResult scan = ingest::scan_payload(
-        route.kind, {request.content_type, request.content_encoding}, request.body, scratch,
-        limits);
+    ingest::ScanResult scan =
+        ingest::scan_payload(route.kind, {request.content_type, request.content_encoding},
+                             request.body, scratch, limits);
     if (!scan.ok()) {
       admission.admitted = false;
       admission.status = scan.http_status;
@@ -45,8 +45,7 @@ Admission admit(const config::Config& config, const config::RouteConfig& route,
     cost.bytes = static_cast<double>(request.body.size());
   } else {
     cost.units = static_cast<double>(admission.counts.log_lines);
-    cost.bytes = static_cast<double>(route.scan ? admission.counts.log_bytes
-                                                : request.body.size());
+    cost.bytes = static_cast<double>(route.scan ? admission.counts.log_bytes : request.body.size());
   }
   auto decision = limiter.charge(
       request.tenant, metrics ? ratelimit::Signal::kMetrics : ratelimit::Signal::kLogs, cost);

@@ -21,7 +21,7 @@ struct AdmissionRequest {
 
 struct Admission {
   bool admitted = true;
-  int status = 0;  // when rejected: 400/413/415 or the configured limited_status
+  int status = 0;      // when rejected: 400/413/415 or the configured limited_status
   std::string reason;  // one line, safe to send to the client
   common::RejectReason reject_reason = common::RejectReason::kBadRequest;
   std::int64_t retry_after_seconds = 0;  // > 0 only for rate-limit rejections

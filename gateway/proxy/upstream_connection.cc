@@ -1,8 +1,7 @@
 #include "gateway/proxy/upstream_connection.h"
 
-#include <sys/socket.h>
-
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 namespace mla::proxy {
 

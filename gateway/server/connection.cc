@@ -44,7 +44,8 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   http1::ConnectionInfo info{runtime->tenants->map(cert), {}, remote};
   if (cert != nullptr) info.client_names = tenant::certificate_client_names(cert);
   if (!info.tenant.ok()) {
-    log::warn("client certificate gives no tenant", {{"remote", remote}, {"reason", info.tenant.error}});
+    log::warn("client certificate gives no tenant",
+              {{"remote", remote}, {"reason", info.tenant.error}});
   }
   http1::Http1Session session(worker, stream, std::move(info));
   co_await session.run();

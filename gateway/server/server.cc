@@ -1,11 +1,11 @@
 #include "gateway/server/server.h"
 
-#include <csignal>
-
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <csignal>
 
 #include "gateway/common/logging.h"
+#include "gateway/common/metrics.h"
 #include "gateway/common/stats.h"
 
 namespace mla::server {
@@ -13,6 +13,10 @@ namespace {
 
 tcp::endpoint listen_endpoint(const config::ListenAddress& listen) {
   return {asio::ip::make_address(listen.host), listen.port};
+}
+
+std::string address_text(const config::ListenAddress& listen) {
+  return listen.host + ":" + std::to_string(listen.port);
 }
 
 constexpr std::chrono::seconds kEvictInterval{60};
@@ -29,7 +33,22 @@ Server::~Server() {
 }
 
 void Server::start() {
-  const auto& server = shared_.runtimes.get()->config->server;
+  const auto& config = *shared_.runtimes.get()->config;
+  const auto& server = config.server;
+  status_.reload_succeeded(std::chrono::system_clock::now());  // the initial load
+  // The admin listener comes first, so /-/ready answers 503 until the data plane is up.
+  if (config.admin.listen) {
+    admin_ = std::make_unique<admin::AdminServer>(admin::AdminContext{
+        .stats = common::stats(),
+        .tenants = shared_.tenants,
+        .requests = common::request_metrics(),
+        .status = status_,
+        .config = [this] { return shared_.runtimes.get()->config; },
+    });
+    admin_->listen(listen_endpoint(*config.admin.listen));
+    admin_->start();
+    log::info("admin listening", {{"address", address_text(*config.admin.listen)}});
+  }
   unsigned threads = server.threads != 0 ? server.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   auto endpoint = listen_endpoint(server.listen);
@@ -39,7 +58,8 @@ void Server::start() {
     workers_.push_back(std::move(worker));
   }
   for (auto& worker : workers_) worker->start();
-  log::info("listening", {{"address", server.listen.host + ":" + std::to_string(server.listen.port)},
+  status_.listening.store(true);
+  log::info("listening", {{"address", address_text(server.listen)},
                           {"workers", std::to_string(threads)},
                           {"version", MLA_VERSION}});
 }
@@ -52,10 +72,18 @@ void Server::reload() {
     if (old_listen.host != new_listen.host || old_listen.port != new_listen.port) {
       log::warn("server.listen changed; it takes effect after a restart");
     }
+    const auto& old_admin = shared_.runtimes.get()->config->admin.listen;
+    const auto& new_admin = next->config->admin.listen;
+    if (old_admin.has_value() != new_admin.has_value() ||
+        (old_admin && (old_admin->host != new_admin->host || old_admin->port != new_admin->port))) {
+      log::warn("admin.listen changed; it takes effect after a restart");
+    }
     shared_.limiter.update_config(next->config->limits);
     shared_.runtimes.set(std::move(next));
+    status_.reload_succeeded(std::chrono::system_clock::now());
     log::info("configuration reloaded");
   } catch (const std::exception& e) {
+    status_.reload_failed();
     log::error("reload failed; keeping the running configuration", {{"error", e.what()}});
   }
 }
@@ -90,11 +118,12 @@ int Server::wait() {
         reload();
       } else if (!draining) {
         draining = true;
+        status_.draining.store(true);
         auto grace = shared_.runtimes.get()->config->server.shutdown_grace_period;
         deadline = std::chrono::steady_clock::now() + grace;
-        log::info("draining", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
-                               {"open_connections",
-                                std::to_string(common::stats().open_connections.load())}});
+        log::info("draining",
+                  {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+                   {"open_connections", std::to_string(common::stats().open_connections.load())}});
         for (auto& worker : workers_) worker->drain();
         poll_drain();
       } else {
@@ -122,6 +151,7 @@ int Server::wait() {
 
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
+  if (admin_) admin_->stop();
   log::info("stopped");
   return 0;
 }

@@ -1,14 +1,16 @@
-// Owns the workers (one thread and io_context each) and the process lifecycle: start, reload
-// (SIGHUP), graceful drain (SIGTERM/SIGINT) within shutdown_grace_period.
+// Owns the workers (one thread and io_context each), the admin listener (its own thread) and the
+// process lifecycle: start, reload (SIGHUP), graceful drain (SIGTERM/SIGINT) within
+// shutdown_grace_period, during which /-/ready answers 503.
 #pragma once
 
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <functional>
 #include <memory>
 #include <vector>
 
-#include <boost/asio/signal_set.hpp>
-
+#include "gateway/admin/admin_server.h"
+#include "gateway/admin/server_status.h"
 #include "gateway/server/runtime.h"
 #include "gateway/server/shared_state.h"
 #include "gateway/server/worker.h"
@@ -22,7 +24,8 @@ class Server {
          std::function<std::shared_ptr<const Runtime>()> reload);
   ~Server();
 
-  // Binds every worker's listener; throws if the address cannot be bound.
+  // Binds the admin listener (if configured), then every worker's listener; throws if an address
+  // cannot be bound.
   void start();
   // Blocks until a stop signal has been handled and the drain finished; returns the exit code.
   int wait();
@@ -37,6 +40,9 @@ class Server {
   SharedState shared_;
   std::function<std::shared_ptr<const Runtime>()> reload_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  admin::ServerStatus status_;  // written on the control thread, read by the admin thread
+  // Declared last: stopped (by its destructor) before the state it reads goes away.
+  std::unique_ptr<admin::AdminServer> admin_;
 };
 
 }  // namespace mla::server

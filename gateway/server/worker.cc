@@ -51,8 +51,8 @@ void Worker::start() {
     try {
       io_.run();
     } catch (const std::exception& e) {
-      log::error("worker stopped by an exception", {{"worker", std::to_string(index_)},
-                                                   {"error", e.what()}});
+      log::error("worker stopped by an exception",
+                 {{"worker", std::to_string(index_)}, {"error", e.what()}});
     }
   });
 }

@@ -11,12 +11,11 @@
 #include <thread>
 
 #include "gateway/common/asio.h"
-#include "gateway/proxy/upstream_pool.h"
 #include "gateway/ingest/scan_types.h"
+#include "gateway/proxy/upstream_pool.h"
 #include "gateway/server/shared_state.h"
 
 namespace mla::server {
-
 
 // A connection that can be closed while it waits for its next request (for graceful drain).
 class IdleConnection {
@@ -54,15 +53,15 @@ class Worker {
   awaitable<void> accept_loop();
 
   const unsigned index_;
-  SharedState& shared_;            // owned by the Server, outlives workers
-  asio::io_context io_{1};         // concurrency hint 1: only this worker's thread runs it
+  SharedState& shared_;     // owned by the Server, outlives workers
+  asio::io_context io_{1};  // concurrency hint 1: only this worker's thread runs it
   tcp::acceptor acceptor_{io_};
   std::thread thread_;
   bool draining_ = false;  // worker thread only
   // Pools of the runtime they were built for; rebuilt when the runtime snapshot changes.
   std::shared_ptr<const Runtime> pools_runtime_;
   std::map<std::string, std::shared_ptr<proxy::UpstreamPool>> pools_;
-  std::set<IdleConnection*> idle_;  // connections waiting for a request; worker thread only
+  std::set<IdleConnection*> idle_;    // connections waiting for a request; worker thread only
   ingest::ScanBuffers scan_buffers_;  // decompression scratch reused by every scan on this thread
 };
 

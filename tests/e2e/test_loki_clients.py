@@ -120,8 +120,8 @@ def test_client_lines_and_bytes_match_and_tenant_is_the_certificate(env, client,
 
 
 def test_structured_metadata_is_counted(env):
-    """pino-loki sends `meta` as structured metadata and winston-loki (json) its meta fields:
-    the decoded bytes include them, so line bytes alone would be less than what was counted."""
+    """pino-loki sends its `meta` object as structured metadata: the gateway's log_bytes equal
+    the backend's line + metadata bytes, which is more than the line bytes alone."""
     env.loki.reset()
     offset = env.gw.log_size()
     _run_client(env, "pino", "tenant-a", "tenant-a", count=5, rounds=1)

@@ -147,9 +147,12 @@ DEFAULT_ROUTES = [
 
 def gateway_config(test_pki: pki_mod.TestPki, port: int, upstreams: dict,
                    routes: list | None = None, server: dict | None = None,
-                   tls: dict | None = None, tenant: dict | None = None) -> dict:
+                   tls: dict | None = None, tenant: dict | None = None,
+                   admin: dict | None = None) -> dict:
     """The issue-3 config (DESIGN.md §3 subset). UPSTREAMS maps name -> url or {url, timeout}.
-    server/tls/tenant entries override the defaults key by key."""
+    server/tls/tenant entries override the defaults key by key. ADMIN is the `admin` section;
+    by default the admin listener is off (`listen: ""`), so parallel gateways never collide on
+    its default port 127.0.0.1:9091."""
     cfg_server = {
         "listen": f"127.0.0.1:{port}",
         "threads": 2,
@@ -181,6 +184,7 @@ def gateway_config(test_pki: pki_mod.TestPki, port: int, upstreams: dict,
         "tenant": cfg_tenant,
         "routes": routes if routes is not None else DEFAULT_ROUTES,
         "upstreams": ups,
+        "admin": admin if admin is not None else {"listen": ""},
     }
 
 
@@ -339,6 +343,7 @@ class GatewayPool:
 
     def start(self, upstreams: dict, routes: list | None = None, server: dict | None = None,
               tls: dict | None = None, tenant: dict | None = None, port: int | None = None,
+              admin: dict | None = None,
               log_level: str = "debug", log_format: str = "logfmt",
               raw_config: str | None = None, timeout: float = 15.0) -> Gateway:
         """Start a gateway; on a free_port() race (address in use) retry with another port."""
@@ -347,7 +352,7 @@ class GatewayPool:
             listen_port = port or free_port()
             config = raw_config if raw_config is not None else gateway_config(
                 self.pki, listen_port, upstreams, routes=routes, server=server, tls=tls,
-                tenant=tenant)
+                tenant=tenant, admin=admin)
             workdir = Path(tempfile.mkdtemp(prefix=f"gw{len(self.started)}-", dir=self.base_dir))
             gw = Gateway(self.binary, workdir, config, log_level=log_level,
                          log_format=log_format, probe_context=client_context(self.pki, "tenant-a"))

@@ -1,0 +1,82 @@
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "gateway/config/loader.h"
+#include "tests/unit/config/config_cases.h"
+
+namespace mla::config {
+namespace {
+
+using testing::check_error;
+using testing::ErrorCase;
+using testing::kBase;
+
+Config load(const std::string& extra) {
+  return load_config_string(kBase + extra, "gw.yaml", false);
+}
+
+TEST_CASE("admin.listen defaults to 127.0.0.1:9091", "[config]") {
+  for (const std::string extra : {"", "admin: {}\n", "admin:\n"}) {
+    INFO(extra);
+    Config config = load(extra);
+    REQUIRE(config.admin.listen);
+    CHECK(config.admin.listen->host == "127.0.0.1");
+    CHECK(config.admin.listen->port == 9091);
+  }
+}
+
+TEST_CASE("admin.listen takes an address, or an empty string for no listener", "[config]") {
+  struct Case {
+    std::string text;
+    bool enabled;
+    std::string host;
+    std::uint16_t port;
+  };
+  const std::vector<Case> cases = {
+      {"127.0.0.1:19091", true, "127.0.0.1", 19091},
+      {"[::1]:9091", true, "::1", 9091},
+      {":9100", true, "0.0.0.0", 9100},
+      {"", false, "", 0},
+  };
+  for (const auto& c : cases) {
+    INFO("listen: " << c.text);
+    Config config = load("admin: {listen: \"" + c.text + "\"}\n");
+    REQUIRE(config.admin.listen.has_value() == c.enabled);
+    if (!c.enabled) continue;
+    CHECK(config.admin.listen->host == c.host);
+    CHECK(config.admin.listen->port == c.port);
+  }
+}
+
+TEST_CASE("admin errors name the key and its position", "[config]") {
+  const std::vector<ErrorCase> cases = {
+      {"no port", kBase + "admin: {listen: \"127.0.0.1\"}\n", "6:17", "admin.listen",
+       "invalid listen address \"127.0.0.1\""},
+      {"host name", kBase + "admin: {listen: \"localhost:9091\"}\n", "6:17", "admin.listen",
+       "must be an IP address"},
+      {"same port as server",
+       kBase + "server: {listen: \":9091\"}\nadmin: {listen: \"127.0.0.1:9091\"}\n", "7:17",
+       "admin.listen", "port 9091 is already used by server.listen"},
+      {"not a map", kBase + "admin: 9091\n", "6:8", "admin", "want a map"},
+      {"unknown key", kBase + "admin:\n  listn: \":1\"\n", "7:3", "admin.listn",
+       "unknown key \"listn\""},
+      {"socket not yet", kBase + "admin:\n  socket: /run/gw.sock\n", "7:3", "admin.socket",
+       "key not supported (yet)"},
+      {"state_file not yet", kBase + "admin:\n  state_file: /var/lib/gw/state.json\n", "7:3",
+       "admin.state_file", "key not supported (yet)"},
+      {"token_file not yet", kBase + "admin:\n  token_file: \"\"\n", "7:3", "admin.token_file",
+       "key not supported (yet)"},
+  };
+  for (const auto& c : cases) check_error(c);
+}
+
+TEST_CASE("a different port on the same host as server.listen is fine", "[config]") {
+  Config config =
+      load("server: {listen: \"127.0.0.1:8443\"}\nadmin: {listen: \"127.0.0.1:8444\"}\n");
+  REQUIRE(config.admin.listen);
+  CHECK(config.admin.listen->port == 8444);
+}
+
+}  // namespace
+}  // namespace mla::config
