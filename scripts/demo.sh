@@ -40,12 +40,13 @@ pids=()
 names=()
 # Stops in reverse start order (agent first, so it can flush through the gateway), each process
 # with SIGTERM and, after 15 s, SIGKILL. Signals are ignored meanwhile so that a second Ctrl-C
-# cannot leave processes behind.
+# (or a closed pipe on stdout) cannot leave processes behind.
 # shellcheck disable=SC2317  # reached through the EXIT trap
 cleanup() {
   local rc=$?
-  trap '' INT TERM
+  trap '' INT TERM PIPE
   trap - EXIT
+  set +e
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     local pid=${pids[$i]} name=${names[$i]}
@@ -64,14 +65,19 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'echo; exit 0' INT # Ctrl-C is the normal way to stop
+# Ctrl-C is the normal way to stop. SIGPIPE is ignored from then on: the terminal's Ctrl-C also
+# ends a `| tee` reading our output, and cleanup must still run.
+trap 'trap "" PIPE; echo 2>/dev/null || true; exit 0' INT
 trap 'exit 143' TERM
 
-# start NAME COMMAND... : runs COMMAND in the background, output to $LOGS/NAME.log.
+# start NAME COMMAND... : runs COMMAND in the background, output to $LOGS/NAME.log. setsid puts it
+# in its own session, so a Ctrl-C reaches only this script, which then stops the processes in
+# order (without job control a background child is no group leader: setsid execs in place and $!
+# is the command's own PID).
 start() {
   local name=$1
   shift
-  "$@" >"$LOGS/$name.log" 2>&1 &
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
   pids+=("$!")
   names+=("$name")
   say "started $name (pid $!): $*"

@@ -18,6 +18,7 @@ readonly BUILD_PACKAGES=(
 readonly TOOL_PACKAGES=(
   prometheus curl openssl nghttp2-client apache2-utils jq python3 python3-pytest
   ca-certificates procps clang-format iproute2
+  clang libclang-rt-14-dev
 )
 readonly CONFLICTING_PACKAGES=(libboost-dev libboost1.74-dev)
 

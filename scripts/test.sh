@@ -171,6 +171,15 @@ else
   fi
 fi
 
+# 4b. Fuzzing (libFuzzer, bounded) ----------------------------------------------------------------
+if [[ "${MLA_TEST_SKIP_FUZZ:-0}" == 1 ]]; then
+  step "fuzz skipped (MLA_TEST_SKIP_FUZZ=1)"
+else
+  step "fuzz: each target for ${MLA_FUZZ_SECONDS:-60}s (scripts/fuzz.sh)"
+  timeout --kill-after=30 "$(limit 1500)" bash scripts/fuzz.sh "${MLA_FUZZ_SECONDS:-60}" ||
+    fail_step "fuzz"
+fi
+
 # 5. Release binaries -----------------------------------------------------------------------------
 if [[ "${MLA_TEST_SKIP_RELEASE:-0}" == 1 ]]; then
   step "release build skipped (MLA_TEST_SKIP_RELEASE=1)"
