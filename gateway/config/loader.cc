@@ -1,6 +1,7 @@
 // YAML -> Config: keys, types and value syntax. Semantic rules live in validator.cc.
 #include "gateway/config/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -289,18 +290,60 @@ class Loader {
   SourceMap& where_;
 };
 
+// Where the first node of a non-empty document after the first one starts, if there is one.
+// Stops at the first empty document (e.g. a trailing "---").
+std::optional<YAML::Mark> second_document(const std::string& yaml) {
+  // Sees only where a document's first node starts.
+  class FirstNode : public YAML::EventHandler {
+   public:
+    std::optional<YAML::Mark> mark;
+    void OnDocumentStart(const YAML::Mark&) override { mark.reset(); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark& at, YAML::anchor_t) override { note(at); }
+    void OnScalar(const YAML::Mark& at, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+      note(at);
+    }
+    void OnSequenceStart(const YAML::Mark& at, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+      note(at);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& at, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+      note(at);
+    }
+    void OnMapEnd() override {}
+
+   private:
+    void note(const YAML::Mark& at) {
+      if (!mark) mark = at;
+    }
+  };
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  FirstNode first_node;
+  if (!parser.HandleNextDocument(first_node)) return std::nullopt;  // the first document
+  if (!parser.HandleNextDocument(first_node)) return std::nullopt;
+  return first_node.mark;  // empty when the second document is
+}
+
 }  // namespace
 
 Config load_config_string(const std::string& yaml, const std::string& source_name,
                           bool check_files) {
   SourceMap where(source_name);
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
-    for (std::size_t i = 1; i < documents.size(); ++i) {
-      if (documents[i].IsNull()) continue;  // e.g. a trailing "---"
-      where.fail_at(location_of(documents[i].Mark()), "", "only one YAML document is supported");
+    // Not YAML::LoadAll: in yaml-cpp 0.7 (Debian 12) it never returns on some invalid input
+    // (e.g. a lone ",") and allocates without bound (jbeder/yaml-cpp#1040, fixed upstream by
+    // #1319). Load the first document, then look for a second one and stop at the first empty
+    // one, as #1319 does.
+    const YAML::Node root = YAML::Load(yaml);
+    if (auto second = second_document(yaml)) {
+      where.fail_at(location_of(*second), "", "only one YAML document is supported");
     }
-    Config config = Loader(where).load(documents.empty() ? YAML::Node() : documents[0]);
+    Config config = Loader(where).load(root);
     config.source_file = source_name;
     validate(config, where, check_files);
     return config;
