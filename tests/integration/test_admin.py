@@ -11,7 +11,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 
 import pytest
 
@@ -67,19 +66,6 @@ def _samples(text: str) -> dict[str, float]:
         out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return out
 
-
-def _in_background(fn):
-    out = {}
-
-    def run():
-        try:
-            out["value"] = fn()
-        except Exception as e:  # reported by the test
-            out["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, out
 
 
 def test_health_ready_and_errors(gateways, backend):
@@ -157,7 +143,7 @@ def test_ready_turns_503_during_drain(gateways, backend, test_pki):
     g = _start(gateways, backend, server={"shutdown_grace_period": "10s"})
     assert _admin(g, "GET", "/-/ready")[0] == 200
     ctx = gw.client_context(test_pki, "tenant-a")
-    thread, result = _in_background(
+    thread, result = gw.in_background(
         lambda: gw.https_request(g.port, ctx, "POST", "/raw/slow", b"x", timeout=15))
     backend.wait_for_requests(1, timeout=5)
     g.send_signal(signal.SIGTERM)

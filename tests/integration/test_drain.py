@@ -4,7 +4,6 @@ and signals only that process (by its PID)."""
 
 import signal
 import socket
-import threading
 import time
 
 import pytest
@@ -17,20 +16,6 @@ def _start(gateways, backend, grace="30s"):
     return gateways.start({"cortex": backend.url, "loki": backend.url},
                           server={"shutdown_grace_period": grace})
 
-
-def _in_background(fn):
-    """Run FN in a thread; returns (thread, result dict with 'value' or 'error')."""
-    out = {}
-
-    def run():
-        try:
-            out["value"] = fn()
-        except Exception as e:  # reported by the test
-            out["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, out
 
 
 def _refuses_connections(port):
@@ -69,7 +54,7 @@ def test_in_flight_request_finishes_and_listener_closes(gateways, backend, test_
     backend.set_reply("/raw/slow", Reply(delay=2.0, body=b"slow but complete\n"))
     g = _start(gateways, backend)
     ctx = gw.client_context(test_pki, "tenant-a")
-    thread, result = _in_background(
+    thread, result = gw.in_background(
         lambda: gw.https_request(g.port, ctx, "POST", "/raw/slow", b"payload", timeout=15))
     backend.wait_for_requests(1, timeout=5)
     g.send_signal(signal.SIGTERM)
@@ -101,7 +86,7 @@ def test_grace_period_bounds_the_drain(gateways, backend, test_pki):
     backend.set_reply("/raw/hang", Reply(action="hang"))
     g = _start(gateways, backend, grace="1s")
     ctx = gw.client_context(test_pki, "tenant-a")
-    thread, _ = _in_background(
+    thread, _ = gw.in_background(
         lambda: gw.https_request(g.port, ctx, "POST", "/raw/hang", b"x", timeout=20))
     backend.wait_for_requests(1, timeout=5)
     started = time.monotonic()
@@ -123,7 +108,7 @@ def test_new_request_on_existing_connection_during_drain(gateways, backend, test
     with gw.RawTls(g.port, ctx) as idle:
         idle.send(b"POST /raw/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
         assert idle.read_response(timeout=5).status == 200
-        thread, _ = _in_background(
+        thread, _ = gw.in_background(
             lambda: gw.https_request(g.port, ctx, "POST", "/raw/slow", b"x", timeout=15))
         backend.wait_for_requests(2, timeout=5)
         g.send_signal(signal.SIGTERM)

@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import ssl
+import threading
 import subprocess
 import tempfile
 import time
@@ -712,3 +713,18 @@ def one_line_reason(body: bytes) -> bool:
     stripped = text[:-1] if text.endswith("\n") else text
     stripped = stripped[:-1] if stripped.endswith("\r") else stripped
     return bool(stripped.strip()) and "\n" not in stripped and "\r" not in stripped
+
+
+def in_background(fn):
+    """Run FN in a daemon thread; returns (thread, dict with 'value' or 'error')."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except Exception as e:  # reported by the test
+            out["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, out
