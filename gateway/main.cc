@@ -1,4 +1,6 @@
 // mla-gateway: mTLS ingest gateway for Cortex and Loki (see README.md and DESIGN.md §2).
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -9,6 +11,11 @@
 #include "gateway/server/server.h"
 
 int main(int argc, char** argv) {
+  // Request bodies (up to max_request_body_bytes) come and go on every request: keep them in the
+  // heap instead of a fresh mmap + page faults + munmap each time (glibc's default above 128 KiB),
+  // and do not hand freed heap back to the kernel on every request either.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   CLI::App app{"mla-gateway: mTLS ingest gateway for Cortex and Loki"};
   std::string config_file;
   std::string level_name = "info";

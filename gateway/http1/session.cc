@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/asio/read.hpp>
 
 #include "gateway/common/logging.h"
 #include "gateway/common/metrics.h"
@@ -52,22 +53,23 @@ Http1Session::~Http1Session() {
 void Http1Session::close_idle() {
   if (!idle_) return;
   error_code ignored;
-  stream_.next_layer().socket().cancel(ignored);
+  stream_.socket().cancel(ignored);
 }
 
 awaitable<bool> Http1Session::wait_for_request(bool first) {
   if (buffer_.size() > 0) co_return true;  // pipelined bytes already here
   const auto& server = worker_.runtime()->config->server;
   // A fresh connection must send its request promptly; a kept-alive one may idle longer.
-  stream_.next_layer().expires_after(first ? server.read_header_timeout : server.idle_timeout);
+  stream_.expires_after(first ? server.read_header_timeout : server.idle_timeout);
+  // Waiting without a buffer: an idle keep-alive connection holds no read buffer (nor, with
+  // SSL_MODE_RELEASE_BUFFERS, TLS record buffers).
+  buffer_.shrink_to_fit();
   idle_ = true;
   worker_.add_idle(this);
-  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kUseTuple);
+  error_code ec = co_await stream_.wait_readable();
   worker_.remove_idle(this);
   idle_ = false;
-  if (ec) co_return false;  // idle timeout, client closed, or draining
-  buffer_.commit(n);
-  co_return true;
+  co_return !ec;  // false: idle timeout, or draining
 }
 
 awaitable<void> Http1Session::run() {
@@ -80,7 +82,7 @@ awaitable<void> Http1Session::run() {
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(boost::none);  // checked against the route's limit in handle()
     // The whole header must arrive within read_header_timeout: slowloris is cut off here.
-    stream_.next_layer().expires_after(server.read_header_timeout);
+    stream_.expires_after(server.read_header_timeout);
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kUseTuple);
     if (ec) {
       if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
@@ -101,8 +103,8 @@ awaitable<void> Http1Session::run() {
   }
   if (unread_body_) co_await discard_unread_body();
   // Best-effort TLS close_notify; a client that does not answer it is not waited for long.
-  stream_.next_layer().expires_after(std::chrono::seconds(1));
-  co_await stream_.async_shutdown(kUseTuple);
+  stream_.expires_after(std::chrono::seconds(1));
+  co_await stream_.shutdown();
 }
 
 awaitable<void> Http1Session::discard_unread_body() {
@@ -113,8 +115,7 @@ awaitable<void> Http1Session::discard_unread_body() {
   while (discarded < kLingerMaxBytes) {
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) break;
-    stream_.next_layer().expires_after(
-        std::min<std::chrono::steady_clock::duration>(left, kLingerIdle));
+    stream_.expires_after(std::min<std::chrono::steady_clock::duration>(left, kLingerIdle));
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kUseTuple);
     if (ec) break;
     discarded += n;  // prepared but never committed: the bytes are dropped
@@ -124,7 +125,7 @@ awaitable<void> Http1Session::discard_unread_body() {
 awaitable<bool> Http1Session::send(Response& response, bool keep_alive) {
   response.keep_alive(keep_alive && !worker_.draining());
   response.prepare_payload();
-  stream_.next_layer().expires_after(worker_.runtime()->config->server.request_timeout);
+  stream_.expires_after(worker_.runtime()->config->server.request_timeout);
   auto [ec, n] = co_await http::async_write(stream_, response, kUseTuple);
   co_return !ec && response.keep_alive();
 }
@@ -148,6 +149,59 @@ awaitable<bool> Http1Session::reject(const http::request_header<>& request, http
                                  {"reason", reason}});
   common::request_metrics().count_request(info_.tenant.tenant, route, response.result_int());
   co_return co_await send(response, keep_alive);
+}
+
+awaitable<Http1Session::BodyResult> Http1Session::read_body(HeaderParser& header_parser,
+                                                            std::uint64_t max_body) {
+  const auto& server = worker_.runtime()->config->server;
+  stream_.expires_after(server.request_timeout);
+  BodyResult result;
+  if (header_parser.chunked()) {
+    // No length up front: Beast's parser decodes the chunks, bounded by max_body while reading.
+    http::request_parser<proxy::RequestBody> parser{std::move(header_parser)};
+    parser.body_limit(max_body);
+    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kUseTuple);
+    unread_body_ = ec == http::error::body_limit;
+    if (ec == http::error::body_limit) {
+      result.reject = http::status::payload_too_large;
+      result.reason = fmt::format("request body exceeds max_request_body_bytes ({})", max_body);
+    } else if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::partial_message) {
+      result.reject = http::status::bad_request;
+      result.reason = fmt::format("malformed request body: {}", ec.message());
+    } else if (ec) {
+      log::info(
+          "request body not received",
+          {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
+      co_return result;
+    }
+    result.request.emplace(parser.release());
+    co_return result;
+  }
+
+  // Content-Length (already checked against max_body): TLS records are decrypted straight into
+  // the body, not through the read buffer and a parser copy. Bytes read ahead with the header
+  // come first; bytes beyond the body (a pipelined request) stay in the buffer.
+  const std::size_t length = header_parser.content_length().value_or(0);
+  auto& request = result.request.emplace(std::move(header_parser.release().base()));
+  auto& body = request.body();
+  body.resize(length);
+  const std::size_t buffered = std::min(length, buffer_.size());
+  asio::buffer_copy(asio::buffer(body.data(), buffered), buffer_.data());
+  buffer_.consume(buffered);
+  if (buffered < length) {
+    auto [ec, n] = co_await asio::async_read(
+        stream_, asio::buffer(body.data() + buffered, length - buffered), kUseTuple);
+    if (ec) {
+      log::info(
+          "request body not received",
+          {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
+      result.request.reset();
+      co_return result;
+    }
+  }
+  unread_body_ = false;
+  co_return result;
 }
 
 awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
@@ -213,45 +267,29 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
                                 "unsupported Expect header", keep_after_reject, route->path);
     }
     http::response<http::empty_body> go_on{http::status::continue_, request.version()};
-    stream_.next_layer().expires_after(config.server.request_timeout);
+    stream_.expires_after(config.server.request_timeout);
     auto [ec, n] = co_await http::async_write(stream_, go_on, kUseTuple);
     if (ec) co_return false;
   }
 
-  // Body: bounded by max_request_body_bytes while reading (chunked bodies have no length).
-  http::request_parser<http::string_body> parser{std::move(header_parser)};
-  parser.body_limit(max_body);
-  stream_.next_layer().expires_after(config.server.request_timeout);
-  auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kUseTuple);
-  unread_body_ = ec == http::error::body_limit;
-  if (ec == http::error::body_limit) {
+  BodyResult body = co_await read_body(header_parser, max_body);
+  if (!body.request) co_return false;
+  if (body.reject == http::status::payload_too_large) {
     count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),
                    common::RejectReason::kTooLarge);
-    co_return co_await reject(
-        parser.get(), http::status::payload_too_large,
-        fmt::format("request body exceeds max_request_body_bytes ({})", max_body), false,
-        route->path);
   }
-  if (ec) {
-    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-        ec != http::error::partial_message) {
-      co_return co_await reject(parser.get(), http::status::bad_request,
-                                fmt::format("malformed request body: {}", ec.message()), false,
-                                route->path);
-    }
-    log::info(
-        "request body not received",
-        {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
-    co_return false;
+  if (body.reject != http::status::ok) {
+    co_return co_await reject(*body.request, body.reject, body.reason, false, route->path);
   }
+  proxy::UpstreamRequest& received = *body.request;
 
   // Inspect and charge before anything reaches the upstream.
-  const auto& full_request = parser.get();
-  proxy::Admission admission =
-      proxy::admit(config, *route,
-                   {info_.tenant.tenant, header_value(full_request, http::field::content_type),
-                    header_value(full_request, http::field::content_encoding), full_request.body()},
-                   worker_.scan_buffers(), worker_.shared().limiter);
+  const auto& full_request = received;
+  proxy::Admission admission = proxy::admit(
+      config, *route,
+      {info_.tenant.tenant, header_value(full_request, http::field::content_type),
+       header_value(full_request, http::field::content_encoding), proxy::body_view(full_request)},
+      worker_.scan_buffers(), worker_.shared().limiter);
   common::TenantTraffic& traffic = worker_.shared().tenants.of(info_.tenant.tenant);
   if (!admission.admitted) {
     count_rejected(traffic, admission.reject_reason);
@@ -261,7 +299,7 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   }
   proxy::count_admitted(traffic, admission, full_request.body().size());
 
-  proxy::UpstreamRequest upstream_request = parser.release();
+  proxy::UpstreamRequest& upstream_request = received;
   const bool client_keep_alive = upstream_request.keep_alive();
   const unsigned client_version = upstream_request.version();
   const bool is_head = upstream_request.method() == http::verb::head;
@@ -303,7 +341,7 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   if (is_head) {
     // HEAD answers keep the upstream's Content-Length without a body.
     response.keep_alive(client_keep_alive && !worker_.draining());
-    stream_.next_layer().expires_after(config.server.request_timeout);
+    stream_.expires_after(config.server.request_timeout);
     http::response_serializer<http::string_body> serializer{response};
     serializer.split(true);
     auto [wec, wn] = co_await http::async_write_header(stream_, serializer, kUseTuple);

@@ -3,16 +3,19 @@
 // through the worker's upstream pools. Lives on one worker thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gateway/common/asio.h"
+#include "gateway/proxy/upstream_connection.h"
 #include "gateway/server/worker.h"
 #include "gateway/tenant/tenant_mapper.h"
+#include "gateway/tls/tls_socket.h"
 
 namespace mla::http1 {
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsStream = tls::TlsSocket;
 
 // Largest request header block accepted (431 beyond).
 inline constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
@@ -38,6 +41,13 @@ class Http1Session : public server::IdleConnection {
   awaitable<bool> wait_for_request(bool first);
   // Handles one request whose header has been read; returns whether to keep the connection.
   awaitable<bool> handle(HeaderParser& header_parser);
+  struct BodyResult {
+    std::optional<proxy::UpstreamRequest> request;  // none: the connection failed (logged)
+    http::status reject = http::status::ok;         // else answer this, with `reason`
+    std::string reason;
+  };
+  // Reads the body of the request whose header was parsed, bounded by max_body.
+  awaitable<BodyResult> read_body(HeaderParser& header_parser, std::uint64_t max_body);
   awaitable<bool> send(Response& response, bool keep_alive);
   awaitable<void> discard_unread_body();
   awaitable<bool> reject(const http::request_header<>& request, http::status status,

@@ -9,10 +9,10 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/config/config.h"
+#include "gateway/proxy/request_body.h"
 
 namespace mla::proxy {
 
-using UpstreamRequest = http::request<http::string_body>;
 using UpstreamResponseParser = http::response_parser<http::string_body>;
 
 class UpstreamConnection {

@@ -26,10 +26,10 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // responses are small: no Nagle delay
 
-  http1::TlsStream stream(beast::tcp_stream(std::move(socket)), *runtime->server_tls);
+  http1::TlsStream stream(std::move(socket), runtime->server_tls->native_handle());
   // The handshake shares the header deadline: a client that connects and stalls is cut off.
-  stream.next_layer().expires_after(runtime->config->server.read_header_timeout);
-  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
+  stream.expires_after(runtime->config->server.read_header_timeout);
+  error_code ec = co_await stream.handshake();
   if (ec) {
     std::string reason = tls::classify_handshake_failure(stream.native_handle(), ec);
     common::stats().count_handshake_failure(reason);

@@ -3,6 +3,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <system_error>
 
 #include "gateway/common/logging.h"
 #include "gateway/common/metrics.h"
@@ -13,6 +14,22 @@ namespace {
 
 tcp::endpoint listen_endpoint(const config::ListenAddress& listen) {
   return {asio::ip::make_address(listen.host), listen.port};
+}
+
+// The workers bind with SO_REUSEPORT, which would let a second gateway (same user) on the same
+// port silently take a share of the connections. A plain bind first fails if anyone listens there.
+void ensure_port_not_shared(const tcp::endpoint& endpoint) {
+  if (endpoint.port() == 0) return;
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  probe.open(endpoint.protocol());
+  probe.set_option(tcp::acceptor::reuse_address(true));
+  error_code ec;
+  probe.bind(endpoint, ec);
+  if (ec) {
+    throw std::system_error(ec, "server.listen " + endpoint.address().to_string() + ":" +
+                                    std::to_string(endpoint.port()));
+  }
 }
 
 std::string address_text(const config::ListenAddress& listen) {
@@ -52,6 +69,7 @@ void Server::start() {
   unsigned threads = server.threads != 0 ? server.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   auto endpoint = listen_endpoint(server.listen);
+  ensure_port_not_shared(endpoint);
   for (unsigned i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>(i, shared_);
     worker->listen(endpoint);

@@ -156,6 +156,12 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::Tls
   // No compression (CRIME) and no renegotiation (client-initiated renegotiation is a CPU DoS).
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Record buffers are freed while a connection has nothing buffered: idle keep-alive
+  // connections (thousands per gateway) then hold only the SSL object itself.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // No read-ahead: a 64 KiB read-ahead buffer saved read syscalls but libssl then moves partial
+  // records to the front of its buffer; CPU per request measured the same, instructions per
+  // request 30% higher (callgrind), and every busy connection held 64 KiB more.
   SSL_CTX_set_min_proto_version(ctx, min_version(tls.min_version));
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
     throw std::runtime_error("cannot set TLS 1.2 cipher list: " + drain_openssl_errors());
