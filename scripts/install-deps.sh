@@ -19,6 +19,8 @@ readonly TOOL_PACKAGES=(
   prometheus curl openssl nghttp2-client apache2-utils jq python3 python3-pytest
   ca-certificates procps clang-format iproute2
   clang libclang-rt-14-dev
+  # bench/: the peers (nginx, HAProxy; the echo module lets the sink read bodies), callgrind.
+  nginx libnginx-mod-http-echo haproxy valgrind strace
 )
 readonly CONFLICTING_PACKAGES=(libboost-dev libboost1.74-dev)
 
@@ -81,6 +83,13 @@ fi
 
 if [[ ${#missing[@]} -gt 0 ]]; then
   log "installing: ${missing[*]}"
+  # Packages with a service (nginx, haproxy) must not start one: the benchmark runs its own
+  # instances. policy-rc.d exit 101 tells invoke-rc.d "not now"; removed again on exit.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+    trap '"${SUDO[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   # Recommends are skipped: e.g. prometheus recommends node-exporter, which we do not want.
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install "${APT_OPTS[@]}" --no-install-recommends "${missing[@]}"
