@@ -189,6 +189,10 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::Tls
   // Tickets stay on: their keys are random per context, so a reload (new CRL) also invalidates
   // every ticket and revoked clients cannot resume their way past the new CRL.
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1);
+  // Resumption works through those (stateless) tickets; a server-side session cache would keep
+  // every session, with its peer certificate, in memory for minutes after its connection ended
+  // (as nginx's default "ssl_session_cache none" also avoids).
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_alpn_select_cb(ctx, &select_alpn,
                              const_cast<AlpnList*>(http2 ? &kAlpnServerH2 : &kAlpnServerHttp1));
   ERR_clear_error();
