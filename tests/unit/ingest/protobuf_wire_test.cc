@@ -72,6 +72,132 @@ TEST_CASE("wire reader rejects malformed framing", "[ingest]") {
   }
 }
 
+// The general decoder, one Reader::next at a time: what every fast path must agree with.
+WireError walk_general(std::string_view bytes) {
+  return detail::validate_fields_slow(
+      reinterpret_cast<const std::uint8_t*>(bytes.data()),
+      reinterpret_cast<const std::uint8_t*>(bytes.data()) + bytes.size());
+}
+
+// skip_run over fields with tag 0x0a, then next() for the rest, as scan_series_v1 walks.
+WireError walk_skipping(std::string_view bytes) {
+  Reader reader(bytes);
+  Field field;
+  while (!reader.done()) {
+    reader.skip_run(length_delimited_tag(1));
+    if (reader.done()) break;
+    if (WireError e = reader.next(field); e != WireError::kNone) return e;
+  }
+  return WireError::kNone;
+}
+
+std::string length_delimited(std::string tag, std::size_t length) {
+  std::string out = std::move(tag);
+  for (std::size_t v = length;; v >>= 7) {
+    out += static_cast<char>(v < 0x80 ? v : (v & 0x7f) | 0x80);
+    if (v < 0x80) break;
+  }
+  return out + std::string(length, 'x');
+}
+
+TEST_CASE("fast paths agree with the general decoder at their boundaries", "[ingest]") {
+  const std::vector<Row> rows = {
+      {"length 127 (one byte)", length_delimited("\x0a", 127), WireError::kNone},
+      {"length 128 (two bytes)", length_delimited("\x0a", 128), WireError::kNone},
+      {"length 16383 (two bytes)", length_delimited("\x0a", 16383), WireError::kNone},
+      {"length 16384 (three bytes)", length_delimited("\x0a", 16384), WireError::kNone},
+      {"empty field at the end", "\x0a\x00"s, WireError::kNone},
+      {"field 15 (one-byte tag)", length_delimited("\x7a", 3), WireError::kNone},
+      {"field 16 (two-byte tag)", length_delimited("\x82\x01", 3), WireError::kNone},
+      {"labels then field 16", length_delimited("\x0a", 5) + length_delimited("\x82\x01", 2),
+       WireError::kNone},
+      {"non-minimal one-byte length",
+       "\x0a\x81\x00"
+       "a"s,
+       WireError::kNone},
+      {"length 128 one byte short", "\x0a\x80\x01"s + std::string(127, 'x'),
+       WireError::kLengthPastEnd},
+      {"length 127 one byte short", "\x0a\x7f"s + std::string(126, 'x'), WireError::kLengthPastEnd},
+      {"two-byte length cut", "\x0a\x80"s, WireError::kTruncatedVarint},
+      {"three-byte length cut", "\x0a\x80\x80"s, WireError::kTruncatedVarint},
+      {"label then cut length", length_delimited("\x0a", 4) + "\x0a\xff",
+       WireError::kTruncatedVarint},
+      {"label then field 0", length_delimited("\x0a", 4) + "\x02\x00"s, WireError::kBadFieldNumber},
+      {"label then group", length_delimited("\x0a", 4) + "\x0b", WireError::kBadWireType},
+      {"label then overlong length",
+       length_delimited("\x0a", 4) + "\x0a" + std::string(10, '\xff') + "\x01",
+       WireError::kOverlongVarint},
+      {"9-byte varint", "\x08"s + std::string(8, '\xff') + "\x01", WireError::kNone},
+      {"10-byte varint", "\x08"s + std::string(9, '\xff') + "\x01", WireError::kNone},
+      {"10-byte varint above 2^64-1", "\x08"s + std::string(9, '\xff') + "\x02",
+       WireError::kOverlongVarint},
+      {"varint cut after 9 bytes", "\x08"s + std::string(9, '\xff'), WireError::kTruncatedVarint},
+      {"fixed64 then fixed32", "\x09"s + std::string(8, 'a') + "\x15" + std::string(4, 'b'),
+       WireError::kNone},
+      {"fixed64 one byte short", "\x09"s + std::string(7, 'a'), WireError::kTruncatedFixed},
+      {"two-byte tag varint", "\x80\x01\x05"s, WireError::kNone},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    CHECK(walk_general(row.bytes) == row.want);
+    CHECK(validate_fields(row.bytes) == row.want);
+    CHECK(walk_skipping(row.bytes) == row.want);
+  }
+}
+
+TEST_CASE("next() fast path yields the same field as the general decoder", "[ingest]") {
+  for (const std::size_t length : std::vector<std::size_t>{0, 1, 127, 128, 300, 16383, 16384}) {
+    INFO(length);
+    const std::string bytes = length_delimited("\x12", length) + "\x08\x01";
+    Reader reader(bytes);
+    Field field;
+    REQUIRE(reader.next(field) == WireError::kNone);
+    CHECK(field.number == 2);
+    CHECK(field.type == WireType::kLengthDelimited);
+    CHECK(field.bytes.size() == length);
+    CHECK(field.bytes.data() == bytes.data() + bytes.size() - 2 - length);
+    REQUIRE(reader.next(field) == WireError::kNone);
+    CHECK((field.number == 1 && field.varint == 1 && reader.done()));
+  }
+}
+
+TEST_CASE("skip_run stops at another tag and leaves it to next()", "[ingest]") {
+  const std::string bytes = length_delimited("\x0a", 3) + length_delimited("\x0a", 200) +
+                            length_delimited("\x12", 1) + length_delimited("\x0a", 1);
+  Reader reader(bytes);
+  reader.skip_run(length_delimited_tag(1));
+  Field field;
+  REQUIRE(reader.next(field) == WireError::kNone);
+  CHECK((field.number == 2 && field.bytes == "x"));
+  reader.skip_run(length_delimited_tag(1));
+  CHECK(reader.done());
+}
+
+TEST_CASE("the Sample shape check accepts only fixed64 then a short varint", "[ingest]") {
+  const std::string value = "\x09"s + std::string(8, '\x01');
+  struct Shape {
+    const char* name;
+    std::string bytes;
+    bool want;
+  };
+  const std::vector<Shape> rows = {
+      {"1-byte timestamp", value + "\x10\x05", true},
+      {"6-byte timestamp", value + "\x10\x80\x80\x80\x80\x80\x01", true},
+      {"9-byte timestamp", value + "\x10" + std::string(8, '\xff') + "\x01", true},
+      {"10-byte timestamp", value + "\x10" + std::string(9, '\xff') + "\x01", false},
+      {"timestamp cut", value + "\x10\x80", false},
+      {"varint ends early", value + "\x10\x05\x05", false},
+      {"no timestamp", value, false},
+      {"fields swapped", "\x10\x05"s + value, false},
+      {"wrong value tag", "\x0a"s + std::string(8, '\x01') + "\x10\x05", false},
+  };
+  for (const Shape& row : rows) {
+    INFO(row.name);
+    CHECK(is_fixed64_then_varint(row.bytes, 0x09, 0x10) == row.want);
+    if (row.want) CHECK(walk_general(row.bytes) == WireError::kNone);
+  }
+}
+
 TEST_CASE("error text names the message", "[ingest]") {
   CHECK(format_error(WireError::kLengthPastEnd, "prometheus.TimeSeries") ==
         "invalid protobuf: length past end of message in prometheus.TimeSeries");
