@@ -1,0 +1,98 @@
+#include "bench/loadgen/connection.h"
+
+#include <boost/asio/write.hpp>
+
+namespace mla::bench {
+
+Connection::Connection(asio::any_io_executor executor, tcp::endpoint endpoint, ClientTls* tls,
+                       std::size_t index)
+    : executor_(std::move(executor)),
+      endpoint_(std::move(endpoint)),
+      tls_config_(tls),
+      index_(index) {}
+
+awaitable<Failure> Connection::open() {
+  close();
+  beast::tcp_stream stream(executor_);
+  stream.expires_after(kConnectTimeout);
+  auto [connect_error] = co_await stream.async_connect(endpoint_, kUseTuple);
+  if (connect_error) {
+    last_error_ = connect_error;
+    co_return Failure::kConnect;
+  }
+  error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+  if (tls_config_ == nullptr) {
+    plain_.emplace(std::move(stream));
+  } else {
+    tls_.emplace(std::move(stream), tls_config_->context());
+    if (!tls_config_->prepare(tls_->native_handle(), index_)) {
+      last_error_ = asio::error::invalid_argument;
+      close();
+      co_return Failure::kTls;
+    }
+    tls_->next_layer().expires_after(kConnectTimeout);
+    auto [handshake_error] =
+        co_await tls_->async_handshake(asio::ssl::stream_base::client, kUseTuple);
+    if (handshake_error) {
+      last_error_ = handshake_error;
+      close();
+      co_return Failure::kTls;
+    }
+  }
+  open_ = true;
+  ever_opened_ = true;
+  co_return Failure::kNone;
+}
+
+awaitable<Exchange> Connection::exchange(const RequestTemplate& request) {
+  Exchange result;
+  if (!open_) {
+    result.failure = Failure::kIo;
+    result.error = asio::error::not_connected;
+    co_return result;
+  }
+  error_code ec;
+  tcp().expires_after(kRequestTimeout);
+  if (plain_) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(*plain_, request.buffers(), kUseTuple);
+  } else {
+    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, request.buffers(), kUseTuple);
+  }
+  if (!ec) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxResponseBody);
+    tcp().expires_after(kRequestTimeout);
+    if (plain_) {
+      std::tie(ec, std::ignore) = co_await http::async_read(*plain_, buffer_, parser, kUseTuple);
+    } else {
+      std::tie(ec, std::ignore) = co_await http::async_read(*tls_, buffer_, parser, kUseTuple);
+    }
+    if (!ec) {
+      result.status = parser.get().result_int();
+      result.keep_alive = parser.get().keep_alive();
+    }
+  }
+  if (ec) {
+    last_error_ = ec;
+    result.failure = Failure::kIo;
+    result.error = ec;
+  }
+  if (!result.keep_alive) close();
+  co_return result;
+}
+
+void Connection::close() {
+  if (plain_ || tls_) {
+    // No TLS close_notify: the peer sees the TCP close, as after a client crash or a timeout.
+    error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
+  }
+  tls_.reset();
+  plain_.reset();
+  buffer_.clear();
+  open_ = false;
+}
+
+}  // namespace mla::bench
