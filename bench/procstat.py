@@ -2,6 +2,7 @@
 """CPU and memory of the benchmark's processes, read from /proc (used by bench/run.sh).
 
     procstat.py snap NAME=PID...                 one JSON sample on stdout
+    procstat.py settle PID [MAX_S]               wait until PID's tree stops using CPU (<= 120 s)
     procstat.py watch --out FILE --until-exit PID [--interval S] [--max-seconds S] NAME=PID...
 
 A sample holds, for each NAME, the sum over the process *tree* (the PID and all its descendants,
@@ -145,7 +146,25 @@ def _parse_named(args: list[str]) -> dict[str, int]:
     return named
 
 
+def settle(pid: int, quiet_s: float = 0.5, max_s: float = 120.0) -> float:
+    """Waits until PID's tree has used no more than one clock tick of CPU for quiet_s (its
+    backlog of work is done), or max_s passed; returns the seconds waited."""
+    start = time.monotonic()
+    last = proc_sample(pid)["cpu_s"]
+    while time.monotonic() - start < max_s:
+        time.sleep(quiet_s)
+        now = proc_sample(pid)["cpu_s"]
+        if now - last <= 1.0 / CLK_TCK:
+            break
+        last = now
+    return time.monotonic() - start
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) in (2, 3) and argv[0] == "settle":
+        max_s = float(argv[2]) if len(argv) == 3 else 120.0
+        print(f"{settle(int(argv[1]), max_s=max_s):.1f}")
+        return 0
     if len(argv) >= 1 and argv[0] == "snap":
         print(json.dumps(sample(_parse_named(argv[1:]))))
         return 0

@@ -66,7 +66,7 @@ awaitable<bool> Http1Session::wait_for_request(bool first) {
   buffer_.shrink_to_fit();
   idle_ = true;
   worker_.add_idle(this);
-  error_code ec = co_await stream_.wait_readable();
+  auto [ec] = co_await stream_.async_wait_readable(kUseTuple);
   worker_.remove_idle(this);
   idle_ = false;
   co_return !ec;  // false: idle timeout, or draining

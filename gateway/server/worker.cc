@@ -4,6 +4,7 @@
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <exception>
 
 #include "gateway/common/logging.h"
 #include "gateway/common/stats.h"
@@ -12,13 +13,14 @@
 namespace mla::server {
 namespace {
 
-// Owns the open-connection count for one connection and keeps exceptions inside the worker.
-awaitable<void> serve_counted(Worker& worker, tcp::socket socket) {
-  struct CountGuard {
-    ~CountGuard() { common::stats().open_connections.fetch_sub(1, std::memory_order_relaxed); }
-  } guard;
+// Completion of one connection's coroutine: gives back its open-connection count and keeps
+// exceptions inside the worker. (A handler, not a wrapping coroutine: one frame less per
+// connection for its whole life.)
+void connection_done(std::exception_ptr error) {
+  common::stats().open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (!error) return;
   try {
-    co_await serve_connection(worker, std::move(socket));
+    std::rethrow_exception(error);
   } catch (const std::exception& e) {
     log::error("connection failed", {{"error", e.what()}});
   }
@@ -114,7 +116,7 @@ awaitable<void> Worker::accept_loop() {
       socket.close(ignored);
       continue;
     }
-    asio::co_spawn(io_, serve_counted(*this, std::move(socket)), asio::detached);
+    asio::co_spawn(io_, serve_connection(*this, std::move(socket)), &connection_done);
   }
 }
 

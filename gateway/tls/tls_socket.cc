@@ -151,11 +151,6 @@ awaitable<error_code> TlsSocket::handshake() {
   }
 }
 
-awaitable<error_code> TlsSocket::wait_readable() {
-  if (SSL_has_pending(ssl_.get())) co_return error_code{};
-  co_return co_await wait(Want::kRead);
-}
-
 awaitable<void> TlsSocket::shutdown() {
   // One attempt: close_notify goes out if the socket takes it; the peer's is not awaited.
   ERR_clear_error();

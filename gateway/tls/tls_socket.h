@@ -46,8 +46,10 @@ class TlsSocket {
   // Sends close_notify without waiting for the peer's (as nginx does), then shuts down writes.
   awaitable<void> shutdown();
   // Waits until a read would make progress, without holding a buffer while waiting: idle
-  // keep-alive connections then cost no read buffer.
-  awaitable<error_code> wait_readable();
+  // keep-alive connections then cost no read buffer. An async operation, not a coroutine, so an
+  // idle connection carries no extra coroutine frames. Signature: void(error_code).
+  template <typename Token>
+  auto async_wait_readable(Token&& token);
 
   template <typename MutableBufferSequence, typename Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token);
@@ -74,6 +76,7 @@ class TlsSocket {
   };
   template <typename Buffers, bool kRead>
   class IoOp;
+  class WaitReadableOp;
 
   // One non-blocking attempt; reads fill `data` with as many records as are ready.
   Attempt try_read(void* data, std::size_t size);
@@ -172,6 +175,38 @@ class TlsSocket::IoOp {
   bool waited_ = false;
   bool finished_ = false;
 };
+
+class TlsSocket::WaitReadableOp {
+ public:
+  explicit WaitReadableOp(TlsSocket& socket) : socket_(socket) {}
+
+  template <typename Self>
+  void operator()(Self& self) {
+    if (posted_) return self.complete(result_);
+    // Bytes already inside OpenSSL never show up as socket readiness.
+    if (SSL_has_pending(socket_.ssl_.get()) || socket_.state_->timed_out) {
+      posted_ = true;
+      result_ = socket_.state_->timed_out ? error_code(beast::error::timeout) : error_code{};
+      return asio::post(std::move(self));
+    }
+    socket_.state_->socket.async_wait(tcp::socket::wait_read, std::move(self));
+  }
+
+  template <typename Self>
+  void operator()(Self& self, error_code ec) {
+    self.complete(socket_.wait_error(ec));
+  }
+
+ private:
+  TlsSocket& socket_;
+  error_code result_;
+  bool posted_ = false;
+};
+
+template <typename Token>
+auto TlsSocket::async_wait_readable(Token&& token) {
+  return asio::async_compose<Token, void(error_code)>(WaitReadableOp(*this), token, state_->socket);
+}
 
 template <typename MutableBufferSequence, typename Token>
 auto TlsSocket::async_read_some(const MutableBufferSequence& buffers, Token&& token) {

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gateway/tls/tls_context.h"
@@ -174,7 +175,7 @@ TEST_CASE("TlsSocket wait_readable sees bytes already decrypted or buffered", "[
     auto [ec, n] = co_await asio::async_read(*pair.server, asio::buffer(first), kUseTuple);
     read_ec = ec;
     pair.server->expires_after(std::chrono::seconds(2));
-    wait_ec = co_await pair.server->wait_readable();
+    std::tie(wait_ec) = co_await pair.server->async_wait_readable(kUseTuple);
     pair.server->expires_never();
   });
   pair.drive();
