@@ -109,6 +109,13 @@ first_executable() {
   done
   return 1
 }
+# From a fresh checkout the tools are built first (Release, build/; a no-op when up to date).
+# MLA_BENCH_NO_BUILD=1 skips this, e.g. to measure binaries given by MLA_*_BIN.
+if [[ -z ${MLA_BENCH_NO_BUILD:-} ]]; then
+  bash "$SRC/scripts/build.sh" release mla-gateway mla-loadgen mla-physical-limit >&2 ||
+    { echo "run.sh: building the benchmark tools failed" >&2; exit 1; }
+  export MLA_BENCH_NO_BUILD=1  # a re-run inside the network namespace does not build again
+fi
 GATEWAY_BIN=$(first_executable "${MLA_GATEWAY_BIN:-}" "$SRC/build/bin/mla-gateway") || GATEWAY_BIN=""
 LOADGEN_BIN=$(first_executable "${MLA_LOADGEN_BIN:-}" "$SRC/build/bin/mla-loadgen" \
   "$SRC/build-loadgen/bin/mla-loadgen") || LOADGEN_BIN=""
