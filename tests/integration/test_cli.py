@@ -150,3 +150,22 @@ def test_log_level_error_hides_debug(env, backend):
         assert g.stop() == 0
     text = g.log_text()
     assert "level=debug" not in text and "level=info" not in text, text
+
+
+def test_listen_port_taken_by_a_reuseport_listener_fails_start(env):
+    """Another process listening with SO_REUSEPORT (e.g. a second gateway) on server.listen makes
+    startup fail (exit 1, "server.listen ...: Address already in use") instead of silently taking
+    a share of its connections, as the workers' own SO_REUSEPORT would allow."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen(16)
+        port = other.getsockname()[1]
+        config = gw.to_yaml(gw.gateway_config(env.pki, port, {"cortex": "http://127.0.0.1:9",
+                                                              "loki": "http://127.0.0.1:9"}))
+        r = _run(env, config_text=config + "\n")
+    assert r.returncode == 1, r.stderr
+    assert f"server.listen 127.0.0.1:{port}" in r.stderr, r.stderr
+    assert "Address already in use" in r.stderr, r.stderr
