@@ -77,35 +77,16 @@ error_code TlsSocket::wait_error(const error_code& ec) const {
   return ec;
 }
 
-TlsSocket::Attempt TlsSocket::try_read(void* data, std::size_t size) {
+// Moves up to `size` bytes with `call(offset, n)` (SSL_read_ex or SSL_write_ex at that offset),
+// record after record, until done or OpenSSL must wait. An error that follows data is left for
+// the next attempt to report.
+template <typename Call>
+TlsSocket::Attempt TlsSocket::transfer(std::size_t size, Call call) {
   Attempt result;
-  auto* out = static_cast<char*>(data);
   while (result.bytes < size) {
     ERR_clear_error();
     std::size_t n = 0;
-    const int ret = SSL_read_ex(ssl_.get(), out + result.bytes, size - result.bytes, &n);
-    if (ret == 1) {
-      result.bytes += n;
-      continue;
-    }
-    const int code = SSL_get_error(ssl_.get(), ret);
-    if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
-      if (result.bytes == 0) result.want = code == SSL_ERROR_WANT_READ ? Want::kRead : Want::kWrite;
-    } else if (result.bytes == 0) {
-      result.ec = ssl_error(ssl_.get(), ret);
-    }
-    break;  // a later read reports an error that follows data
-  }
-  return result;
-}
-
-TlsSocket::Attempt TlsSocket::try_write(const void* data, std::size_t size) {
-  Attempt result;
-  const auto* in = static_cast<const char*>(data);
-  while (result.bytes < size) {
-    ERR_clear_error();
-    std::size_t n = 0;
-    const int ret = SSL_write_ex(ssl_.get(), in + result.bytes, size - result.bytes, &n);
+    const int ret = call(result.bytes, n);
     if (ret == 1) {
       result.bytes += n;
       continue;
@@ -119,6 +100,20 @@ TlsSocket::Attempt TlsSocket::try_write(const void* data, std::size_t size) {
     break;
   }
   return result;
+}
+
+TlsSocket::Attempt TlsSocket::try_read(void* data, std::size_t size) {
+  auto* out = static_cast<char*>(data);
+  return transfer(size, [&](std::size_t offset, std::size_t& n) {
+    return SSL_read_ex(ssl_.get(), out + offset, size - offset, &n);
+  });
+}
+
+TlsSocket::Attempt TlsSocket::try_write(const void* data, std::size_t size) {
+  const auto* in = static_cast<const char*>(data);
+  return transfer(size, [&](std::size_t offset, std::size_t& n) {
+    return SSL_write_ex(ssl_.get(), in + offset, size - offset, &n);
+  });
 }
 
 char* TlsSocket::gather_buffer() {

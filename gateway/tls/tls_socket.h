@@ -81,6 +81,8 @@ class TlsSocket {
   // One non-blocking attempt; reads fill `data` with as many records as are ready.
   Attempt try_read(void* data, std::size_t size);
   Attempt try_write(const void* data, std::size_t size);
+  template <typename Call>
+  Attempt transfer(std::size_t size, Call call);
   Attempt try_handshake();
   // Per-thread scratch of kGatherLimit bytes for write_attempt (used synchronously only).
   static char* gather_buffer();
