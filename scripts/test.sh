@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README "Quick start", and what .ci/run executes).
 #
-#   1. installs dependencies (scripts/install-deps.sh; fast when already installed)
+#   1. installs dependencies (scripts/install-deps.sh, and chromium + puppeteer-core for the
+#      status-page test: scripts/install-browser-test-deps.sh; fast when already installed)
 #   2. clang-format check over gateway/ tests/ bench/
 #   3. ASan+UBSan build (build-asan/), then every ctest test: unit, integration, e2e
 #   4. TSan build (build-tsan/), then the tests labelled `concurrency` (both skipped while no
@@ -101,7 +102,7 @@ build() {
 
 # 1. Dependencies ---------------------------------------------------------------------------------
 step "install dependencies"
-if ! bash scripts/install-deps.sh; then
+if ! bash scripts/install-deps.sh || ! bash scripts/install-browser-test-deps.sh; then
   fail_step "install dependencies"
   echo "0 passed, 1 failed"
   exit 1
@@ -185,8 +186,8 @@ if [[ "${MLA_TEST_SKIP_RELEASE:-0}" == 1 ]]; then
   step "release build skipped (MLA_TEST_SKIP_RELEASE=1)"
 else
   # Only the binaries: Release-only compiler warnings (-Werror) must not break the demo.
-  step "build release (build/): mla-gateway, the binary scripts/demo.sh runs"
-  build release mla-gateway || fail_step "build release"
+  step "build release (build/): mla-gateway (scripts/demo.sh runs it) and mla-gatewayctl"
+  build release mla-gateway mla-gatewayctl || fail_step "build release"
 fi
 
 # Summary -----------------------------------------------------------------------------------------

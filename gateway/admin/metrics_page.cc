@@ -85,6 +85,23 @@ void tenant_series(TextWriter& out, const common::TenantCounters& tenants) {
   });
 }
 
+// 1 for every tenant seen on the data plane, 0 for every disabled one (seen or not): bounded by
+// TenantCounters::kMaxTenants plus the disabled set an operator made.
+void enabled_series(TextWriter& out, const common::TenantCounters& tenants,
+                    const tenant::TenantSwitch* switches) {
+  const std::string metric = name("tenant_enabled");
+  out.header(metric, "gauge",
+             "Whether a tenant may send (1) or is disabled by the kill switch (0).");
+  const tenant::DisabledMap disabled = switches ? switches->snapshot() : tenant::DisabledMap{};
+  std::set<std::string> names;
+  tenants.visit(
+      [&](const std::string& tenant, const common::TenantTraffic&) { names.insert(tenant); });
+  for (const auto& [tenant, entry] : disabled) names.insert(tenant);
+  for (const std::string& tenant : names) {
+    out.sample(metric, {{"tenant", tenant}}, disabled.contains(tenant) ? 0.0 : 1.0);
+  }
+}
+
 void connection_series(TextWriter& out, const common::Stats& stats) {
   const std::string failures = name("tls_handshake_failures_total");
   out.header(failures, "counter", "TLS handshakes that failed, by reason.");
@@ -154,6 +171,7 @@ std::string render_metrics(const AdminContext& context) {
   TextWriter out;
   request_series(out, context.requests);
   tenant_series(out, context.tenants);
+  enabled_series(out, context.tenants, context.switches);
   connection_series(out, context.stats);
   auto config = context.config ? context.config() : nullptr;
   certificate_series(out, config.get());

@@ -13,8 +13,17 @@ struct ServerStatus {
   std::atomic<bool> draining{false};   // a stop signal arrived
   std::atomic<bool> last_reload_successful{false};
   std::atomic<std::int64_t> last_reload_success_ms{0};  // Unix time, milliseconds; 0 = never
+  // notAfter of the serving certificate in use (Unix s); 0 = unknown.
+  std::atomic<std::int64_t> certificate_not_after_s{0};
 
-  bool ready() const { return listening.load() && !draining.load(); }
+  bool certificate_expired() const {
+    const std::int64_t not_after = certificate_not_after_s.load();
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return not_after != 0 && not_after < now;
+  }
+  bool ready() const { return listening.load() && !draining.load() && !certificate_expired(); }
 
   // The initial load counts as a successful reload (as in Prometheus).
   void reload_succeeded(std::chrono::system_clock::time_point at) {

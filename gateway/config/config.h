@@ -94,11 +94,15 @@ struct UpstreamConfig {
   UpstreamTlsConfig tls;
 };
 
-// DESIGN.md §3 `admin`. Only `listen` is implemented; socket, state_file and token_file are
-// rejected by the loader until they are.
+// DESIGN.md §3 `admin`: the admin listener, the control socket (same handlers), where the
+// kill-switch state persists, and the bearer token for mutating calls on the listener.
 struct AdminConfig {
-  // /metrics and /-/healthy, /-/ready; nullopt (`listen: ""`) = no admin listener.
+  // /metrics, /-/healthy, /-/ready, the tenant API; nullopt (`listen: ""`) = no admin listener.
   std::optional<ListenAddress> listen = ListenAddress{"127.0.0.1", 9091};
+  std::string socket;      // Unix control socket path; "" = none
+  std::string state_file;  // disabled tenants, JSON; "" = kept in memory only
+  std::string token_file;  // "" = no token
+  std::string token;  // token_file's content without surrounding whitespace (the loader reads it)
 };
 
 struct Config {

@@ -160,7 +160,10 @@ class Loader {
   }
 
   void read_admin(const YAML::Node& node, AdminConfig& out) {
-    MapReader m(where_, node, "admin", {"listen"}, {"socket", "state_file", "token_file"});
+    MapReader m(where_, node, "admin", {"listen", "socket", "state_file", "token_file"});
+    m.string("socket", out.socket);
+    m.string("state_file", out.state_file);
+    m.string("token_file", out.token_file);
     if (auto n = m.get("listen")) {
       std::string path = m.child("listen");
       std::string text = m.values().string(*n, path);
@@ -329,6 +332,21 @@ std::optional<YAML::Mark> second_document(const std::string& yaml) {
   return first_node.mark;  // empty when the second document is
 }
 
+// The admin token: the file's content without surrounding whitespace (a trailing newline from
+// `echo` or a Kubernetes Secret is not part of it). An empty token would accept anything.
+std::string read_token(const std::string& path, const SourceMap& where) {
+  if (path.empty()) return "";
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  const auto first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    where.fail("admin.token_file", "token file " + path + " is empty");
+  token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+  return token;
+}
+
 }  // namespace
 
 Config load_config_string(const std::string& yaml, const std::string& source_name,
@@ -346,6 +364,7 @@ Config load_config_string(const std::string& yaml, const std::string& source_nam
     Config config = Loader(where).load(root);
     config.source_file = source_name;
     validate(config, where, check_files);
+    if (check_files) config.admin.token = read_token(config.admin.token_file, where);
     return config;
   } catch (const YAML::Exception& e) {
     // Syntax errors from the parser; the message without yaml-cpp's own position prefix.

@@ -215,6 +215,17 @@ class Validator {
   }
 
   void check_admin() {
+    const AdminConfig& a = config_.admin;
+    optional_file("admin.token_file", a.token_file);
+    // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+    if (a.socket.size() > 107) {
+      where_.fail("admin.socket", "path is longer than 107 bytes (a Unix socket limit)");
+    }
+    if (!a.socket.empty() && a.socket == a.state_file) {
+      where_.fail("admin.socket", "must differ from admin.state_file");
+    }
+    parent_directory("admin.socket", a.socket);
+    parent_directory("admin.state_file", a.state_file);
     if (!config_.admin.listen) return;
     const ListenAddress& admin = *config_.admin.listen;
     if (!is_ip_literal(admin.host)) {
@@ -274,6 +285,17 @@ class Validator {
   void required_file(const std::string& key, const std::string& path) {
     if (path.empty()) where_.fail(key, "required");
     optional_file(key, path);
+  }
+
+  // Files the gateway creates: their directory must exist.
+  void parent_directory(const std::string& key, const std::string& path) {
+    if (!check_files_ || path.empty()) return;
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty()) return;  // the working directory
+    std::error_code ec;
+    if (!std::filesystem::is_directory(parent, ec)) {
+      where_.fail(key, "directory " + quote(parent.string()) + " does not exist");
+    }
   }
 
   void optional_file(const std::string& key, const std::string& path) {

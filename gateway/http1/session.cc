@@ -56,6 +56,12 @@ void Http1Session::close_idle() {
   stream_.socket().cancel(ignored);
 }
 
+void Http1Session::refuse_mid_body() {
+  refused_mid_body_ = true;
+  error_code ignored;
+  stream_.socket().cancel(ignored);  // the pending body read completes with operation_aborted
+}
+
 awaitable<bool> Http1Session::wait_for_request(bool first) {
   if (buffer_.size() > 0) co_return true;  // pipelined bytes already here
   const auto& server = worker_.runtime()->config->server;
@@ -151,11 +157,36 @@ awaitable<bool> Http1Session::reject(const http::request_header<>& request, http
   co_return co_await send(response, keep_alive);
 }
 
+awaitable<bool> Http1Session::reject_disabled(const http::request_header<>& request,
+                                              std::string_view route,
+                                              std::int64_t retry_after_seconds) {
+  count_rejected(worker_.shared().tenants.of(info_.tenant.tenant), common::RejectReason::kDisabled);
+  const int status = worker_.runtime()->config->limits.disabled_status;
+  co_return co_await reject(request, static_cast<http::status>(status),
+                            fmt::format("tenant {} is disabled", info_.tenant.tenant), false, route,
+                            retry_after_seconds);
+}
+
 awaitable<Http1Session::BodyResult> Http1Session::read_body(HeaderParser& header_parser,
                                                             std::uint64_t max_body) {
   const auto& server = worker_.runtime()->config->server;
   stream_.expires_after(server.request_timeout);
   BodyResult result;
+  // From here until the body is in, a disable of this tenant cancels the read (refuse_mid_body).
+  // Registering and re-checking the switch happen without a suspension in between, so a disable
+  // is seen either here or by the worker's refuse_tenant().
+  refused_mid_body_ = false;
+  worker_.add_body_reader(this);
+  struct Unregister {
+    server::Worker& worker;
+    server::BodyReader* reader;
+    ~Unregister() { worker.remove_body_reader(reader); }
+  } unregister{worker_, this};
+  if (worker_.shared().switches.refused(info_.tenant.tenant)) {
+    refused_mid_body_ = true;
+    result.request.emplace(std::move(header_parser.release().base()));
+    co_return result;
+  }
   if (header_parser.chunked()) {
     // No length up front: Beast's parser decodes the chunks, bounded by max_body while reading.
     http::request_parser<proxy::RequestBody> parser{std::move(header_parser)};
@@ -169,7 +200,7 @@ awaitable<Http1Session::BodyResult> Http1Session::read_body(HeaderParser& header
                ec != http::error::partial_message) {
       result.reject = http::status::bad_request;
       result.reason = fmt::format("malformed request body: {}", ec.message());
-    } else if (ec) {
+    } else if (ec && !refused_mid_body_) {
       log::info(
           "request body not received",
           {{"remote", info_.remote}, {"tenant", info_.tenant.tenant}, {"reason", ec.message()}});
@@ -192,6 +223,7 @@ awaitable<Http1Session::BodyResult> Http1Session::read_body(HeaderParser& header
   if (buffered < length) {
     auto [ec, n] = co_await asio::async_read(
         stream_, asio::buffer(body.data() + buffered, length - buffered), kUseTuple);
+    if (ec && refused_mid_body_) co_return result;  // answered by the caller
     if (ec) {
       log::info(
           "request body not received",
@@ -224,6 +256,9 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
         request, http::status::forbidden,
         fmt::format("no tenant for client certificate: {}", info_.tenant.error), keep_after_reject,
         "");
+  }
+  if (auto retry = worker_.shared().switches.refused(info_.tenant.tenant)) {
+    co_return co_await reject_disabled(request, "", *retry);
   }
   const config::RouteConfig* route = proxy::match_route(config.routes, request.target());
   if (route == nullptr) {
@@ -273,6 +308,14 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   }
 
   BodyResult body = co_await read_body(header_parser, max_body);
+  if (body.request &&
+      (refused_mid_body_ || worker_.shared().switches.refused(info_.tenant.tenant))) {
+    // Disabled while the body was on its way: answered now, the rest of the body is not read.
+    unread_body_ = refused_mid_body_;
+    auto retry = worker_.shared().switches.refused(info_.tenant.tenant);
+    co_return co_await reject_disabled(*body.request, route->path,
+                                       retry.value_or(tenant::TenantSwitch::kIndefiniteRetryAfter));
+  }
   if (!body.request) co_return false;
   if (body.reject == http::status::payload_too_large) {
     count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),

@@ -26,13 +26,15 @@ struct ConnectionInfo {
   std::string remote;                     // "ip:port", for logs
 };
 
-class Http1Session : public server::IdleConnection {
+class Http1Session : public server::IdleConnection, public server::BodyReader {
  public:
   Http1Session(server::Worker& worker, TlsStream& stream, ConnectionInfo info);
   ~Http1Session() override;
 
   awaitable<void> run();
   void close_idle() override;
+  std::string_view body_tenant() const override { return info_.tenant.tenant; }
+  void refuse_mid_body() override;
 
  private:
   using HeaderParser = http::request_parser<http::empty_body>;
@@ -53,13 +55,17 @@ class Http1Session : public server::IdleConnection {
   awaitable<bool> reject(const http::request_header<>& request, http::status status,
                          std::string_view reason, bool keep_alive, std::string_view route,
                          std::int64_t retry_after_seconds = 0);
+  // The tenant kill switch: disabled_status + Retry-After, connection closed after the answer.
+  awaitable<bool> reject_disabled(const http::request_header<>& request, std::string_view route,
+                                  std::int64_t retry_after_seconds);
 
   server::Worker& worker_;  // owns this session's thread
   TlsStream& stream_;       // owned by serve_connection's frame, outlives the session
   const ConnectionInfo info_;
-  beast::flat_buffer buffer_;  // bytes read ahead of the current parser position
-  bool idle_ = false;          // waiting for the first byte of the next request
-  bool unread_body_ = false;   // the last request was answered before its body was read
+  beast::flat_buffer buffer_;      // bytes read ahead of the current parser position
+  bool idle_ = false;              // waiting for the first byte of the next request
+  bool unread_body_ = false;       // the last request was answered before its body was read
+  bool refused_mid_body_ = false;  // the tenant was disabled while its body was being read
 };
 
 }  // namespace mla::http1

@@ -1,13 +1,20 @@
 #include "gateway/server/server.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <system_error>
 
 #include "gateway/common/logging.h"
 #include "gateway/common/metrics.h"
 #include "gateway/common/stats.h"
+#include "gateway/tenant/state_file.h"
+#include "gateway/tls/file_fingerprint.h"
+#include "gateway/tls/tls_context.h"
 
 namespace mla::server {
 namespace {
@@ -38,6 +45,33 @@ std::string address_text(const config::ListenAddress& listen) {
 
 constexpr std::chrono::seconds kEvictInterval{60};
 
+// Every file a Runtime reads TLS material from.
+std::vector<std::string> tls_files(const config::Config& config) {
+  std::vector<std::string> files = {config.tls.cert_file, config.tls.key_file,
+                                    config.tls.client_ca_file, config.tls.crl_file};
+  for (const auto& [name, upstream] : config.upstreams) {
+    files.insert(files.end(),
+                 {upstream.tls.ca_file, upstream.tls.cert_file, upstream.tls.key_file});
+  }
+  return files;
+}
+
+// notAfter of the serving certificate (Unix s); throws if it has expired: a reload must not swap
+// a working certificate for a dead one.
+std::int64_t checked_not_after(const config::Config& config) {
+  auto not_after = tls::certificate_not_after(config.tls.cert_file);
+  if (!not_after)
+    throw std::runtime_error("tls.cert_file " + config.tls.cert_file + ": unreadable");
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(not_after->time_since_epoch()).count();
+  if (*not_after < std::chrono::system_clock::now()) {
+    throw std::runtime_error(fmt::format(
+        "tls.cert_file {}: certificate expired at {:%Y-%m-%dT%H:%M:%SZ}", config.tls.cert_file,
+        std::chrono::time_point_cast<std::chrono::seconds>(*not_after)));
+  }
+  return seconds;
+}
+
 }  // namespace
 
 Server::Server(std::shared_ptr<const Runtime> runtime,
@@ -53,19 +87,28 @@ void Server::start() {
   const auto& config = *shared_.runtimes.get()->config;
   const auto& server = config.server;
   status_.reload_succeeded(std::chrono::system_clock::now());  // the initial load
-  // The admin listener comes first, so /-/ready answers 503 until the data plane is up.
-  if (config.admin.listen) {
-    admin_ = std::make_unique<admin::AdminServer>(admin::AdminContext{
-        .stats = common::stats(),
-        .tenants = shared_.tenants,
-        .requests = common::request_metrics(),
-        .status = status_,
-        .config = [this] { return shared_.runtimes.get()->config; },
-    });
-    admin_->listen(listen_endpoint(*config.admin.listen));
-    admin_->start();
-    log::info("admin listening", {{"address", address_text(*config.admin.listen)}});
+  files_fingerprint_ = tls::files_fingerprint(tls_files(config));
+  // An expired certificate at start: serve (clients may still accept it) but report not ready.
+  if (auto not_after = tls::certificate_not_after(config.tls.cert_file)) {
+    status_.certificate_not_after_s.store(
+        std::chrono::duration_cast<std::chrono::seconds>(not_after->time_since_epoch()).count());
   }
+  if (status_.certificate_expired()) {
+    log::error("the server certificate has expired; /-/ready answers 503",
+               {{"file", config.tls.cert_file}});
+  }
+  // Disabled tenants survive restarts: refused from the first request on. A state file that
+  // cannot be read is an error at start, never "everyone enabled".
+  if (!config.admin.state_file.empty()) {
+    shared_.switches.replace(tenant::load_state_file(config.admin.state_file));
+    const auto disabled = shared_.switches.snapshot();
+    if (!disabled.empty()) {
+      log::info("disabled tenants loaded", {{"state_file", config.admin.state_file},
+                                            {"disabled", std::to_string(disabled.size())}});
+    }
+  }
+  // The admin listener comes first, so /-/ready answers 503 until the data plane is up.
+  start_admin(config);
   unsigned threads = server.threads != 0 ? server.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   auto endpoint = listen_endpoint(server.listen);
@@ -82,27 +125,108 @@ void Server::start() {
                           {"version", MLA_VERSION}});
 }
 
-void Server::reload() {
+void Server::start_admin(const config::Config& config) {
+  if (!config.admin.listen && config.admin.socket.empty()) return;
+  admin_ = std::make_unique<admin::AdminServer>(admin::AdminContext{
+      .stats = common::stats(),
+      .tenants = shared_.tenants,
+      .requests = common::request_metrics(),
+      .status = status_,
+      .config = [this] { return shared_.runtimes.get()->config; },
+      .switches = &shared_.switches,
+      .persist =
+          [path = config.admin.state_file](const tenant::DisabledMap& disabled) {
+            if (!path.empty()) tenant::save_state_file(path, disabled);
+          },
+      .enforce = [this](const std::string& tenant) { enforce_disable(tenant); },
+      .reload = [this] { return reload(); },
+      .rates = {},
+      .started = std::chrono::steady_clock::now(),
+  });
+  if (config.admin.listen) admin_->listen(listen_endpoint(*config.admin.listen));
+  if (!config.admin.socket.empty()) admin_->listen_unix(config.admin.socket);
+  admin_->start();
+  if (config.admin.listen) {
+    log::info("admin listening", {{"address", address_text(*config.admin.listen)}});
+  }
+  if (!config.admin.socket.empty()) {
+    log::info("control socket listening", {{"path", config.admin.socket}});
+  }
+}
+
+void Server::enforce_disable(const std::string& tenant) {
+  struct Pending {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::size_t left;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = workers_.size();
+  for (auto& worker : workers_) {
+    worker->refuse_tenant(tenant, [pending] {
+      std::lock_guard lock(pending->mutex);
+      if (--pending->left == 0) pending->done.notify_all();
+    });
+  }
+  std::unique_lock lock(pending->mutex);
+  if (!pending->done.wait_for(lock, kEnforceTimeout, [&] { return pending->left == 0; })) {
+    // New requests are refused already (the switch); only in-flight body reads may finish.
+    log::warn("not every worker confirmed the disable in time",
+              {{"tenant", tenant}, {"workers_left", std::to_string(pending->left)}});
+  }
+}
+
+void Server::install(std::shared_ptr<const Runtime> next) {
+  const std::int64_t not_after = checked_not_after(*next->config);
+  const config::Config& old_config = *shared_.runtimes.get()->config;
+  const config::Config& new_config = *next->config;
+  const auto& old_listen = old_config.server.listen;
+  const auto& new_listen = new_config.server.listen;
+  if (old_listen.host != new_listen.host || old_listen.port != new_listen.port) {
+    log::warn("server.listen changed; it takes effect after a restart");
+  }
+  const auto& old_admin = old_config.admin;
+  const auto& new_admin = new_config.admin;
+  if (old_admin.listen.has_value() != new_admin.listen.has_value() ||
+      (old_admin.listen && (old_admin.listen->host != new_admin.listen->host ||
+                            old_admin.listen->port != new_admin.listen->port)) ||
+      old_admin.socket != new_admin.socket || old_admin.state_file != new_admin.state_file) {
+    log::warn(
+        "admin.listen, admin.socket or admin.state_file changed; takes effect after a restart");
+  }
+  files_fingerprint_ = tls::files_fingerprint(tls_files(new_config));
+  shared_.limiter.update_config(new_config.limits);
+  status_.certificate_not_after_s.store(not_after);
+  shared_.runtimes.set(std::move(next));
+}
+
+std::string Server::reload() {
+  std::lock_guard lock(reload_mutex_);
   try {
-    auto next = reload_();
-    const auto& old_listen = shared_.runtimes.get()->config->server.listen;
-    const auto& new_listen = next->config->server.listen;
-    if (old_listen.host != new_listen.host || old_listen.port != new_listen.port) {
-      log::warn("server.listen changed; it takes effect after a restart");
-    }
-    const auto& old_admin = shared_.runtimes.get()->config->admin.listen;
-    const auto& new_admin = next->config->admin.listen;
-    if (old_admin.has_value() != new_admin.has_value() ||
-        (old_admin && (old_admin->host != new_admin->host || old_admin->port != new_admin->port))) {
-      log::warn("admin.listen changed; it takes effect after a restart");
-    }
-    shared_.limiter.update_config(next->config->limits);
-    shared_.runtimes.set(std::move(next));
+    install(reload_());
     status_.reload_succeeded(std::chrono::system_clock::now());
     log::info("configuration reloaded");
+    return "";
   } catch (const std::exception& e) {
     status_.reload_failed();
     log::error("reload failed; keeping the running configuration", {{"error", e.what()}});
+    return e.what();
+  }
+}
+
+void Server::reload_certificates_if_changed() {
+  std::lock_guard lock(reload_mutex_);
+  auto current = shared_.runtimes.get();
+  const std::string fingerprint = tls::files_fingerprint(tls_files(*current->config));
+  if (fingerprint == files_fingerprint_) return;
+  try {
+    install(build_runtime(*current->config));
+    log::info("certificates reloaded", {{"cert_file", current->config->tls.cert_file}});
+  } catch (const std::exception& e) {
+    // Retried at the next check (the fingerprint of the running files is kept), e.g. when the
+    // certificate was written before its key.
+    log::error("certificate reload failed; keeping the running certificates",
+               {{"error", e.what()}});
   }
 }
 
@@ -165,6 +289,19 @@ int Server::wait() {
     });
   };
   schedule_evict();
+
+  // Certificate, CA and CRL files are re-read when they change (checked every
+  // tls.reload_interval of the running config).
+  asio::steady_timer certificate_timer(control);
+  std::function<void()> schedule_certificate_check = [&] {
+    certificate_timer.expires_after(shared_.runtimes.get()->config->tls.reload_interval);
+    certificate_timer.async_wait([&](const error_code& ec) {
+      if (ec) return;
+      reload_certificates_if_changed();
+      schedule_certificate_check();
+    });
+  };
+  schedule_certificate_check();
   control.run();
 
   for (auto& worker : workers_) worker->stop();

@@ -1,5 +1,5 @@
 // Process-wide state shared by all workers and surviving config reloads: the current Runtime
-// snapshot, the per-tenant token buckets and the per-tenant counters. Owned by the Server; every
+// snapshot, the per-tenant token buckets, counters and kill switch. Owned by the Server; every
 // member is thread-safe on its own (atomic snapshot swap, sharded maps with atomic counters).
 #pragma once
 
@@ -10,6 +10,7 @@
 #include "gateway/ratelimit/clock.h"
 #include "gateway/ratelimit/tenant_limiter.h"
 #include "gateway/server/runtime.h"
+#include "gateway/tenant/tenant_switch.h"
 
 namespace mla::server {
 
@@ -34,6 +35,7 @@ struct SharedState {
   ratelimit::SteadyClock clock;  // declared before limiter, which keeps a reference to it
   ratelimit::TenantLimiter limiter;
   common::TenantCounters tenants;
+  tenant::TenantSwitch switches;  // the kill switch; written by the admin thread only
 };
 
 }  // namespace mla::server

@@ -77,6 +77,18 @@ void Worker::drain() {
   });
 }
 
+void Worker::refuse_tenant(std::string tenant, std::function<void()> done) {
+  asio::post(io_, [this, tenant = std::move(tenant), done = std::move(done)] {
+    // refuse_mid_body() only cancels a pending read; readers remove themselves from the set.
+    std::vector<BodyReader*> readers;
+    for (auto* reader : body_readers_) {
+      if (reader->body_tenant() == tenant) readers.push_back(reader);
+    }
+    for (auto* reader : readers) reader->refuse_mid_body();
+    done();
+  });
+}
+
 std::shared_ptr<const Runtime> Worker::runtime() const { return shared_.runtimes.get(); }
 
 std::shared_ptr<proxy::UpstreamPool> Worker::pool(const Runtime& runtime,

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "gateway/common/asio.h"
@@ -24,6 +26,15 @@ class IdleConnection {
   virtual void close_idle() = 0;
 };
 
+// A request reading its body: refused mid-read when its tenant is disabled (the kill switch
+// must not wait for a slow or large upload to finish).
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  virtual std::string_view body_tenant() const = 0;
+  virtual void refuse_mid_body() = 0;
+};
+
 class Worker {
  public:
   Worker(unsigned index, SharedState& shared);
@@ -37,6 +48,9 @@ class Worker {
   void join();
   void drain();  // any thread: stop accepting, close idle connections, finish in-flight ones
   void stop();   // any thread: stop the event loop now
+  // Any thread: refuses `tenant`'s requests that are reading a body on this worker, then calls
+  // `done` on the worker thread. New requests are refused by the TenantSwitch itself.
+  void refuse_tenant(std::string tenant, std::function<void()> done);
 
   // Worker thread only.
   std::shared_ptr<const Runtime> runtime() const;
@@ -45,6 +59,8 @@ class Worker {
   bool draining() const { return draining_; }
   void add_idle(IdleConnection* connection) { idle_.insert(connection); }
   void remove_idle(IdleConnection* connection) { idle_.erase(connection); }
+  void add_body_reader(BodyReader* reader) { body_readers_.insert(reader); }
+  void remove_body_reader(BodyReader* reader) { body_readers_.erase(reader); }
   unsigned index() const { return index_; }
   SharedState& shared() { return shared_; }
   ingest::ScanBuffers& scan_buffers() { return scan_buffers_; }
@@ -61,8 +77,9 @@ class Worker {
   // Pools of the runtime they were built for; rebuilt when the runtime snapshot changes.
   std::shared_ptr<const Runtime> pools_runtime_;
   std::map<std::string, std::shared_ptr<proxy::UpstreamPool>> pools_;
-  std::set<IdleConnection*> idle_;    // connections waiting for a request; worker thread only
-  ingest::ScanBuffers scan_buffers_;  // decompression scratch reused by every scan on this thread
+  std::set<IdleConnection*> idle_;      // connections waiting for a request; worker thread only
+  std::set<BodyReader*> body_readers_;  // requests reading a body; worker thread only
+  ingest::ScanBuffers scan_buffers_;    // decompression scratch reused by every scan on this thread
 };
 
 }  // namespace mla::server

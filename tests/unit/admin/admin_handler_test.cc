@@ -30,9 +30,17 @@ struct Fixture {
           [] {
             return std::optional<ProcessStats>({12.5, 4096, 9, 1700000000});
           },
+      .switches = nullptr,
+      .persist = {},
+      .enforce = {},
+      .reload = {},
+      .rates = {},
+      .started = std::chrono::steady_clock::now(),
   };
 
-  Response get(const std::string& target) { return handle_admin({"GET", target, ""}, context); }
+  Response get(const std::string& target) {
+    return handle_admin({.method = "GET", .target = target}, context);
+  }
 };
 
 // The sample line of `series` (name and labels exactly as rendered), without the value.
@@ -59,13 +67,16 @@ TEST_CASE("/-/ready is 503 while starting, 200 when listening, 503 once draining
   CHECK_THAT(f.get("/-/ready").body, Catch::Contains("draining"));
 }
 
-TEST_CASE("unknown paths are 404 and other methods 405 with Allow: GET", "[admin]") {
+TEST_CASE("unknown paths are 404, HEAD is GET without a body, other methods 405", "[admin]") {
   Fixture f;
   CHECK(f.get("/nope").status == 404);
   CHECK(f.get("/metrics/").status == 404);
-  for (const char* method : {"POST", "PUT", "DELETE", "HEAD"}) {
+  auto head = handle_admin({.method = "HEAD", .target = "/-/healthy"}, f.context);
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  for (const char* method : {"POST", "PUT", "DELETE"}) {
     INFO(method);
-    auto r = handle_admin({method, "/metrics", ""}, f.context);
+    auto r = handle_admin({.method = method, .target = "/metrics"}, f.context);
     CHECK(r.status == 405);
     REQUIRE(r.headers.size() == 1);
     CHECK(r.headers[0] == std::pair<std::string, std::string>("Allow", "GET"));

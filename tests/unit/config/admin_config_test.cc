@@ -61,14 +61,22 @@ TEST_CASE("admin errors name the key and its position", "[config]") {
       {"not a map", kBase + "admin: 9091\n", "6:8", "admin", "want a map"},
       {"unknown key", kBase + "admin:\n  listn: \":1\"\n", "7:3", "admin.listn",
        "unknown key \"listn\""},
-      {"socket not yet", kBase + "admin:\n  socket: /run/gw.sock\n", "7:3", "admin.socket",
-       "key not supported (yet)"},
-      {"state_file not yet", kBase + "admin:\n  state_file: /var/lib/gw/state.json\n", "7:3",
-       "admin.state_file", "key not supported (yet)"},
-      {"token_file not yet", kBase + "admin:\n  token_file: \"\"\n", "7:3", "admin.token_file",
-       "key not supported (yet)"},
+      {"socket path too long", kBase + "admin:\n  socket: /" + std::string(120, 's') + "\n", "7:11",
+       "admin.socket", "longer than 107 bytes"},
+      {"socket is the state file", kBase + "admin:\n  socket: /run/gw/x\n  state_file: /run/gw/x\n",
+       "7:11", "admin.socket", "must differ from admin.state_file"},
   };
   for (const auto& c : cases) check_error(c);
+}
+
+TEST_CASE("admin socket, state_file and token_file are read as given", "[config]") {
+  Config config = load(
+      "admin:\n  socket: /run/gw/control.sock\n  state_file: /var/lib/gw/state.json\n"
+      "  token_file: /etc/gw/token\n");
+  CHECK(config.admin.socket == "/run/gw/control.sock");
+  CHECK(config.admin.state_file == "/var/lib/gw/state.json");
+  CHECK(config.admin.token_file == "/etc/gw/token");
+  CHECK(config.admin.token.empty());  // files are read only with check_files
 }
 
 TEST_CASE("a different port on the same host as server.listen is fine", "[config]") {
