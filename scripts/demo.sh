@@ -131,7 +131,7 @@ metric() {
 say "installing dependencies (fast when already installed)"
 bash scripts/install-deps.sh
 say "building build/bin/mla-gateway (release)"
-bash scripts/build.sh release mla-gateway
+bash scripts/build.sh release mla-gateway mla-gatewayctl
 [[ -x "$GATEWAY_BIN" ]] || die "$GATEWAY_BIN was not built"
 
 for port in "$GATEWAY_PORT" "$BACKEND_PORT" "$AGENT_PORT" "$ADMIN_PORT"; do
@@ -146,7 +146,7 @@ bash config/dev-pki.sh "$PKI" demo-cluster
 render() { # template -> DEMO_DIR/<name>, filling in @PLACEHOLDERS@
   sed -e "s|@PKI_DIR@|$PKI|g" -e "s|@GATEWAY_PORT@|$GATEWAY_PORT|g" \
     -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" -e "s|@AGENT_PORT@|$AGENT_PORT|g" \
-    -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" \
+    -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" -e "s|@DEMO_DIR@|$DEMO_DIR|g" \
     "config/demo/$1" >"$DEMO_DIR/$1"
 }
 render gateway.yaml
@@ -188,7 +188,9 @@ cat <<INFO
 
   agent Prometheus   http://127.0.0.1:$AGENT_PORT   scrapes itself every 2s, remote-writes over mTLS
   mla-gateway        https://localhost:$GATEWAY_PORT  tenant from client cert CN (demo-cluster)
-                     http://127.0.0.1:$ADMIN_PORT/metrics   its admin listener
+                     http://127.0.0.1:$ADMIN_PORT/          status page (tenants, rates, disable)
+                     http://127.0.0.1:$ADMIN_PORT/metrics   its metrics
+                     build/bin/mla-gatewayctl --socket=${DEMO_DIR#"$ROOT"/}/control.sock tenants list
   backend Prometheus http://127.0.0.1:$BACKEND_PORT/graph   receives what the gateway forwards
   logs               ${LOGS#"$ROOT"/}/{agent,gateway,backend}.log
 

@@ -44,7 +44,7 @@ Response status_page(AdminContext&) {
   response.headers.emplace_back(
       "Content-Security-Policy",
       "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-      "connect-src 'self'; frame-ancestors 'none'");
+      "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
   return response;
 }
 
