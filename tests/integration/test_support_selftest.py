@@ -268,3 +268,18 @@ def test_orphan_guard_kills_children_of_a_dead_runner(tmp_path):
     finally:
         if runner.poll() is None:
             runner.kill()
+
+
+def test_sanitizer_reports_are_found_in_logs():
+    """The fixture that fails a test on a sanitizer report recognises each sanitizer's first
+    line (as printed by GCC 12's runtimes) and nothing in an ordinary log."""
+    log = "\n".join([
+        'level=info msg="listening"',
+        "==123==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020",
+        "==123==ERROR: LeakSanitizer: detected memory leaks",
+        "gateway/x.cc:10:5: runtime error: signed integer overflow",
+        "WARNING: ThreadSanitizer: data race (pid=123)",
+        'level=warn msg="request rejected" reason="runtime is fine"',
+    ])
+    assert len(gw.sanitizer_reports(log)) == 4
+    assert gw.sanitizer_reports('level=info msg="stopped"\n') == []

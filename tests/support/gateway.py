@@ -365,13 +365,27 @@ class GatewayPool:
                     raise
         raise AssertionError("unreachable")
 
-    def stop_all(self) -> None:
+    def stop_all(self) -> list[str]:
+        """Stop every gateway, print its log tail; returns the sanitizer reports found in the
+        logs (ASan, LSan at exit, UBSan, TSan), so the fixture can fail the test on them."""
+        findings = []
         for gw in self.started:
             rc = gw.stop()
             log = gw.log_text()
             print(f"--- gateway pid {gw.proc.pid if gw.proc else '?'} port {gw.port} exit {rc} "
                   f"({gw.log_file}); last 60 log lines:")
             print("\n".join(log.splitlines()[-60:]))
+            findings += [f"{gw.log_file}: {line.strip()}" for line in sanitizer_reports(log)]
+        return findings
+
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer", "runtime error:")
+
+
+def sanitizer_reports(log: str) -> list[str]:
+    """The lines of a process log where a sanitizer reported an error."""
+    return [line for line in log.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
 
 
 # --- clients ----------------------------------------------------------------------------------
