@@ -19,6 +19,7 @@
 #include "gateway/common/tenant_counters.h"
 #include "gateway/config/config.h"
 #include "gateway/tenant/tenant_switch.h"
+#include "gateway/tls/tls_files.h"
 
 namespace mla::admin {
 
@@ -46,6 +47,9 @@ struct AdminContext {
   const ServerStatus& status;
   // The current config snapshot (which certificate files to report). Thread-safe.
   std::function<std::shared_ptr<const config::Config>()> config;
+  // notAfter of each certificate file as the running config loaded it (not as the file is now:
+  // a rotation that was refused must not look done). Thread-safe.
+  std::function<tls::CertificateExpiry()> certificates{};
   // Reads process_* values; tests inject fixed ones.
   std::function<std::optional<ProcessStats>()> process = read_process_stats;
 

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "gateway/admin/prometheus_text.h"
-#include "gateway/tls/tls_context.h"
 
 namespace mla::admin {
 namespace {
@@ -117,23 +116,14 @@ void connection_series(TextWriter& out, const common::Stats& stats) {
   out.sample(refused, {}, stats.connections_refused_over_limit.load());
 }
 
-// Every certificate file of the current config, read now (a rotated file shows its new expiry).
-void certificate_series(TextWriter& out, const config::Config* config) {
+// Every certificate file of the running config, with the expiry it had when it was loaded.
+void certificate_series(TextWriter& out, const tls::CertificateExpiry& certificates) {
   const std::string metric = name("certificate_expiry_timestamp_seconds");
   out.header(metric, "gauge",
-             "notAfter of the first certificate in each configured file (Unix s).");
-  if (config == nullptr) return;
-  std::set<std::string> files = {config->tls.cert_file, config->tls.client_ca_file};
-  for (const auto& [upstream_name, upstream] : config->upstreams) {
-    files.insert(upstream.tls.ca_file);
-    files.insert(upstream.tls.cert_file);
-  }
-  for (const std::string& file : files) {
-    if (file.empty()) continue;
-    auto not_after = tls::certificate_not_after(file);
-    if (!not_after) continue;  // unreadable now: no series rather than a wrong one
+             "notAfter of the first certificate in each configured file, as loaded (Unix s).");
+  for (const auto& [file, not_after] : certificates) {
     auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(not_after->time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count();
     out.sample(metric, {{"file", file}}, static_cast<double>(seconds));
   }
 }
@@ -173,8 +163,7 @@ std::string render_metrics(const AdminContext& context) {
   tenant_series(out, context.tenants);
   enabled_series(out, context.tenants, context.switches);
   connection_series(out, context.stats);
-  auto config = context.config ? context.config() : nullptr;
-  certificate_series(out, config.get());
+  certificate_series(out, context.certificates ? context.certificates() : tls::CertificateExpiry{});
   lifecycle_series(out, context.status);
   process_series(out, context.process ? context.process() : std::nullopt);
   return out.take();

@@ -10,7 +10,6 @@
 #include "gateway/common/logging.h"
 #include "gateway/common/stats.h"
 #include "gateway/common/units.h"
-#include "gateway/tls/tls_context.h"
 
 namespace mla::admin {
 namespace {
@@ -162,7 +161,9 @@ Response change_tenant(AdminContext& context, std::string_view rest, const std::
   std::string reason;
   std::optional<std::chrono::seconds> duration;
   if (action == "disable" && body.find_first_not_of(" \t\r\n") != std::string::npos) {
-    json request = json::parse(body, nullptr, false);
+    // A NUL byte would end nlohmann's input early, silently dropping what follows.
+    json request = body.find('\0') == std::string::npos ? json::parse(body, nullptr, false)
+                                                        : json(json::value_t::discarded);
     if (request.is_discarded() || !request.is_object()) {
       return json_error(400, R"(body must be a JSON object: {"reason": "...", "duration": "1h"})");
     }
@@ -223,11 +224,9 @@ Response server_status(AdminContext& context) {
   context.tenants.visit([&](const std::string&, const common::TenantTraffic&) { ++seen; });
   const std::int64_t reload_ms = context.status.last_reload_success_ms.load();
   json certificates = json::array();
-  if (config) {
-    for (const std::string& file : {config->tls.cert_file, config->tls.client_ca_file}) {
-      auto not_after = tls::certificate_not_after(file);
-      certificates.push_back(
-          {{"file", file}, {"not_after", not_after ? json(rfc3339(*not_after)) : json(nullptr)}});
+  if (context.certificates) {
+    for (const auto& [file, not_after] : context.certificates()) {
+      certificates.push_back({{"file", file}, {"not_after", rfc3339(not_after)}});
     }
   }
   json out = {

@@ -251,6 +251,12 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
     co_return co_await reject(request, http::status::bad_request,
                               "unsupported Transfer-Encoding (only chunked)", false, "");
   }
+  if (runtime->tenants != info_.mapped_by) {
+    // A reload changed the tenant rules: this connection's certificate is judged by the new
+    // ones, as a new connection would be (a tenant dropped from tenant.allowed stops here).
+    info_.tenant = runtime->tenants->map(SSL_get0_peer_certificate(stream_.native_handle()));
+    info_.mapped_by = runtime->tenants;
+  }
   if (!info_.tenant.ok()) {
     co_return co_await reject(
         request, http::status::forbidden,

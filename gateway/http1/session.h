@@ -3,6 +3,7 @@
 // through the worker's upstream pools. Lives on one worker thread.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +22,8 @@ using TlsStream = tls::TlsSocket;
 inline constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
 struct ConnectionInfo {
-  tenant::TenantResult tenant;            // resolved once, at handshake
+  tenant::TenantResult tenant;  // resolved at handshake, again after a reload changed the rules
+  std::shared_ptr<const tenant::TenantMapper> mapped_by;  // the rules `tenant` came from
   std::vector<std::string> client_names;  // certificate CN + SAN DNS, for route `clients`
   std::string remote;                     // "ip:port", for logs
 };
@@ -59,9 +61,9 @@ class Http1Session : public server::IdleConnection, public server::BodyReader {
   awaitable<bool> reject_disabled(const http::request_header<>& request, std::string_view route,
                                   std::int64_t retry_after_seconds);
 
-  server::Worker& worker_;  // owns this session's thread
-  TlsStream& stream_;       // owned by serve_connection's frame, outlives the session
-  const ConnectionInfo info_;
+  server::Worker& worker_;         // owns this session's thread
+  TlsStream& stream_;              // owned by serve_connection's frame, outlives the session
+  ConnectionInfo info_;            // the tenant is re-mapped after a reload changed the rules
   beast::flat_buffer buffer_;      // bytes read ahead of the current parser position
   bool idle_ = false;              // waiting for the first byte of the next request
   bool unread_body_ = false;       // the last request was answered before its body was read

@@ -41,7 +41,7 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   }
 
   X509* cert = SSL_get0_peer_certificate(stream.native_handle());
-  http1::ConnectionInfo info{runtime->tenants->map(cert), {}, remote};
+  http1::ConnectionInfo info{runtime->tenants->map(cert), runtime->tenants, {}, remote};
   if (cert != nullptr) info.client_names = tenant::certificate_client_names(cert);
   if (!info.tenant.ok()) {
     log::warn("client certificate gives no tenant",

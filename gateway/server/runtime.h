@@ -10,6 +10,7 @@
 #include "gateway/common/asio.h"
 #include "gateway/config/config.h"
 #include "gateway/tenant/tenant_mapper.h"
+#include "gateway/tls/tls_files.h"
 
 namespace mla::server {
 
@@ -18,6 +19,10 @@ struct Runtime : std::enable_shared_from_this<Runtime> {
   std::shared_ptr<const tenant::TenantMapper> tenants;
   std::shared_ptr<asio::ssl::context> server_tls;
   std::map<std::string, std::shared_ptr<asio::ssl::context>> upstream_tls;  // https upstreams only
+  // Of the TLS files, taken before they were read: a change while they were being read is seen
+  // at the next check rather than lost.
+  std::string files_fingerprint;
+  tls::CertificateExpiry certificate_expiry;  // of the certificates as loaded here
 };
 
 // Throws (std::runtime_error / std::invalid_argument) with a one-line reason.

@@ -15,6 +15,7 @@
 #include "gateway/tenant/state_file.h"
 #include "gateway/tls/file_fingerprint.h"
 #include "gateway/tls/tls_context.h"
+#include "gateway/tls/tls_files.h"
 
 namespace mla::server {
 namespace {
@@ -45,31 +46,21 @@ std::string address_text(const config::ListenAddress& listen) {
 
 constexpr std::chrono::seconds kEvictInterval{60};
 
-// Every file a Runtime reads TLS material from.
-std::vector<std::string> tls_files(const config::Config& config) {
-  std::vector<std::string> files = {config.tls.cert_file, config.tls.key_file,
-                                    config.tls.client_ca_file, config.tls.crl_file};
-  for (const auto& [name, upstream] : config.upstreams) {
-    files.insert(files.end(),
-                 {upstream.tls.ca_file, upstream.tls.cert_file, upstream.tls.key_file});
+// notAfter of the serving certificate as `runtime` loaded it (Unix s); throws if it has expired:
+// a reload must not swap a working certificate for a dead one.
+std::int64_t checked_not_after(const Runtime& runtime) {
+  const std::string& file = runtime.config->tls.cert_file;
+  const auto it = runtime.certificate_expiry.find(file);
+  if (it == runtime.certificate_expiry.end()) {
+    throw std::runtime_error("tls.cert_file " + file + ": unreadable");
   }
-  return files;
-}
-
-// notAfter of the serving certificate (Unix s); throws if it has expired: a reload must not swap
-// a working certificate for a dead one.
-std::int64_t checked_not_after(const config::Config& config) {
-  auto not_after = tls::certificate_not_after(config.tls.cert_file);
-  if (!not_after)
-    throw std::runtime_error("tls.cert_file " + config.tls.cert_file + ": unreadable");
-  const auto seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(not_after->time_since_epoch()).count();
-  if (*not_after < std::chrono::system_clock::now()) {
-    throw std::runtime_error(fmt::format(
-        "tls.cert_file {}: certificate expired at {:%Y-%m-%dT%H:%M:%SZ}", config.tls.cert_file,
-        std::chrono::time_point_cast<std::chrono::seconds>(*not_after)));
+  const auto not_after = it->second;
+  if (not_after < std::chrono::system_clock::now()) {
+    throw std::runtime_error(
+        fmt::format("tls.cert_file {}: certificate expired at {:%Y-%m-%dT%H:%M:%SZ}", file,
+                    std::chrono::time_point_cast<std::chrono::seconds>(not_after)));
   }
-  return seconds;
+  return std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -84,14 +75,16 @@ Server::~Server() {
 }
 
 void Server::start() {
-  const auto& config = *shared_.runtimes.get()->config;
+  const auto runtime = shared_.runtimes.get();
+  const auto& config = *runtime->config;
   const auto& server = config.server;
   status_.reload_succeeded(std::chrono::system_clock::now());  // the initial load
-  files_fingerprint_ = tls::files_fingerprint(tls_files(config));
+  files_fingerprint_ = runtime->files_fingerprint;
   // An expired certificate at start: serve (clients may still accept it) but report not ready.
-  if (auto not_after = tls::certificate_not_after(config.tls.cert_file)) {
+  if (auto it = runtime->certificate_expiry.find(config.tls.cert_file);
+      it != runtime->certificate_expiry.end()) {
     status_.certificate_not_after_s.store(
-        std::chrono::duration_cast<std::chrono::seconds>(not_after->time_since_epoch()).count());
+        std::chrono::duration_cast<std::chrono::seconds>(it->second.time_since_epoch()).count());
   }
   if (status_.certificate_expired()) {
     log::error("the server certificate has expired; /-/ready answers 503",
@@ -133,6 +126,7 @@ void Server::start_admin(const config::Config& config) {
       .requests = common::request_metrics(),
       .status = status_,
       .config = [this] { return shared_.runtimes.get()->config; },
+      .certificates = [this] { return shared_.runtimes.get()->certificate_expiry; },
       .switches = &shared_.switches,
       .persist =
           [path = config.admin.state_file](const tenant::DisabledMap& disabled) {
@@ -177,7 +171,7 @@ void Server::enforce_disable(const std::string& tenant) {
 }
 
 void Server::install(std::shared_ptr<const Runtime> next) {
-  const std::int64_t not_after = checked_not_after(*next->config);
+  const std::int64_t not_after = checked_not_after(*next);
   const config::Config& old_config = *shared_.runtimes.get()->config;
   const config::Config& new_config = *next->config;
   const auto& old_listen = old_config.server.listen;
@@ -194,7 +188,7 @@ void Server::install(std::shared_ptr<const Runtime> next) {
     log::warn(
         "admin.listen, admin.socket or admin.state_file changed; takes effect after a restart");
   }
-  files_fingerprint_ = tls::files_fingerprint(tls_files(new_config));
+  files_fingerprint_ = next->files_fingerprint;
   shared_.limiter.update_config(new_config.limits);
   status_.certificate_not_after_s.store(not_after);
   shared_.runtimes.set(std::move(next));
@@ -217,7 +211,7 @@ std::string Server::reload() {
 void Server::reload_certificates_if_changed() {
   std::lock_guard lock(reload_mutex_);
   auto current = shared_.runtimes.get();
-  const std::string fingerprint = tls::files_fingerprint(tls_files(*current->config));
+  const std::string fingerprint = tls::files_fingerprint(tls::tls_material_files(*current->config));
   if (fingerprint == files_fingerprint_) return;
   try {
     install(build_runtime(*current->config));

@@ -247,6 +247,8 @@ class TempFileGuard {
 DisabledMap load_state_file(const std::string& path) {
   const std::optional<std::string> text = read_file(path);
   if (!text) return {};
+  // nlohmann's lexer takes a NUL byte for the end of input: what follows it would be ignored.
+  if (text->find('\0') != std::string::npos) fail(path, "not valid JSON: contains a NUL byte");
   json document;
   try {
     document = json::parse(*text);

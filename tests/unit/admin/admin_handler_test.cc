@@ -156,6 +156,7 @@ TEST_CASE("certificate expiry is reported per configured file; unreadable files 
   config->tls.client_ca_file = dir.file("missing.crt");
   Fixture f;
   f.config = config;
+  f.context.certificates = [config] { return tls::read_certificate_expiry(*config); };
   const std::string text = f.get("/metrics").body;
   const auto in_48h = std::chrono::duration_cast<std::chrono::seconds>(
                           (std::chrono::system_clock::now() + 48h).time_since_epoch())

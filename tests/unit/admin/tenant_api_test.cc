@@ -133,6 +133,7 @@ TEST_CASE("bad tenant API requests are 4xx JSON errors and change nothing", "[ad
       {"bad escape", "/api/v1/tenants/a%zz/disable", "", 400, "percent-encoding"},
       {"not JSON", "/api/v1/tenants/a/disable", "{", 400, "JSON object"},
       {"not an object", "/api/v1/tenants/a/disable", "[1]", 400, "JSON object"},
+      {"NUL then more", "/api/v1/tenants/a/disable", std::string("{}\0{", 3), 400, "JSON object"},
       {"unknown key", "/api/v1/tenants/a/disable", R"({"why": "x"})", 400, "unknown key"},
       {"number reason", "/api/v1/tenants/a/disable", R"({"reason": 1})", 400, "string"},
       {"bad duration", "/api/v1/tenants/a/disable", R"({"duration": "soon"})", 400, "duration"},

@@ -137,6 +137,8 @@ TEST_CASE("a state file that is wrong in any way is an error naming the path", "
       {"empty file", "", "not valid JSON: "},
       {"truncated JSON", R"({"version": 1, "disabled": [)", "not valid JSON: "},
       {"trailing garbage", R"({"version": 1, "disabled": []} x)", "not valid JSON: "},
+      {"NUL byte, then garbage", std::string(R"({"version": 1, "disabled": []})") + '\0' + "x",
+       "not valid JSON: contains a NUL byte"},
       {"not an object", "[]", "top level: expected an object"},
       {"unknown top-level key", R"({"version": 1, "disabled": [], "extra": 0})",
        R"(top level: unknown key "extra")"},
