@@ -32,7 +32,6 @@ import shutil
 import signal
 import socket
 import ssl
-import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -163,23 +162,13 @@ def _tls_dir(base: Path, test_pki) -> dict:
     return tls
 
 
-_SERVER_EXT = textwrap.dedent("""\
-    basicConstraints = critical, CA:FALSE
-    keyUsage = critical, digitalSignature
-    extendedKeyUsage = serverAuth
-    subjectAltName = DNS:{cn}, DNS:localhost, IP:127.0.0.1
-    """)
-
-
 def _issue_server(ca: pki_mod.CertificateAuthority, days: int = 30,
                   startdate: str | None = None, enddate: str | None = None) -> pki_mod.Leaf:
     """A server certificate for localhost/127.0.0.1 with a unique name (CN rotated-<id>.test),
-    valid DAYS days (or STARTDATE..ENDDATE, YYYYMMDDHHMMSSZ). Uses CertificateAuthority._issue,
-    since issue_server() has no validity options."""
+    valid DAYS days (or STARTDATE..ENDDATE, YYYYMMDDHHMMSSZ)."""
     tag = uuid.uuid4().hex[:10]
-    cn = f"rotated-{tag}.test"
-    return ca._issue(f"rotated-{tag}", f"/O=MLA Tests/CN={cn}", _SERVER_EXT.format(cn=cn),
-                     days, startdate, enddate)
+    return ca.issue_server(f"rotated-{tag}", dns=(f"rotated-{tag}.test", "localhost"),
+                           ips=("127.0.0.1",), days=days, startdate=startdate, enddate=enddate)
 
 
 def _der(cert_file: str) -> bytes:

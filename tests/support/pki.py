@@ -183,8 +183,10 @@ class CertificateAuthority:
                     subject=subject, serial=serial.split("=", 1)[-1])
 
     def issue_server(self, name: str = "server", dns: tuple[str, ...] = ("localhost",),
-                     ips: tuple[str, ...] = ("127.0.0.1",)) -> Leaf:
-        """A TLS server certificate for the given DNS names and IP addresses."""
+                     ips: tuple[str, ...] = ("127.0.0.1",), days: int = 365,
+                     startdate: str | None = None, enddate: str | None = None) -> Leaf:
+        """A TLS server certificate for the given DNS names and IP addresses, valid DAYS days
+        from now (or STARTDATE..ENDDATE, YYYYMMDDHHMMSSZ, e.g. an expired one)."""
         san = ", ".join([f"DNS:{d}" for d in dns] + [f"IP:{i}" for i in ips])
         ext = textwrap.dedent(f"""\
             basicConstraints = critical, CA:FALSE
@@ -193,7 +195,7 @@ class CertificateAuthority:
             subjectAltName = {san}
             """)
         return self._issue(name, _subject_arg(dns[0] if dns else "server", None, "MLA Tests"),
-                           ext, 365, None, None)
+                           ext, days, startdate, enddate)
 
     def issue_client(self, name: str, cn: str | None = None, ou: str | None = None,
                      o: str | None = None, san_dns: tuple[str, ...] = (),
