@@ -70,6 +70,9 @@ struct RouteConfig {
   std::vector<std::string> clients;  // empty = any client; else cert CN or SAN DNS must match
   // false = forward the body without inspection: no decompression, validation or counting.
   bool scan = true;
+  // "" = forward the path as is; else it replaces the matched path (exact route) or the matched
+  // prefix (prefix route); the query string is kept.
+  std::string rewrite;
 };
 
 struct UpstreamTlsConfig {
@@ -105,6 +108,29 @@ struct AdminConfig {
   std::string token;  // token_file's content without surrounding whitespace (the loader reads it)
 };
 
+// DESIGN.md §3 `read`: the optional second listener through which Grafana in the seed reads
+// (queries, rules, alerts, logs). Plain HTTP unless tls.cert_file is set; every route is a
+// passthrough whose response is streamed.
+enum class ReadTenantFrom {
+  kFixed,   // tenant.fixed for every request
+  kHeader,  // the caller's tenant header, checked against the tenant-ID rules and tenant.allowed
+};
+
+struct ReadTlsConfig {
+  std::string cert_file;       // "" = plain HTTP
+  std::string key_file;        // required with cert_file
+  std::string client_ca_file;  // "" = no client certificate asked for
+};
+
+struct ReadConfig {
+  std::optional<ListenAddress> listen;  // nullopt (absent or "") = no read listener
+  ReadTenantFrom tenant_from = ReadTenantFrom::kFixed;
+  std::string token_file;  // "" = no token
+  std::string token;       // token_file's content without surrounding whitespace (the loader)
+  ReadTlsConfig tls;
+  std::vector<RouteConfig> routes;  // kind passthrough, scan false; `rewrite` allowed
+};
+
 struct Config {
   std::string source_file;
   ServerConfig server;
@@ -114,6 +140,7 @@ struct Config {
   std::vector<RouteConfig> routes;
   std::map<std::string, UpstreamConfig> upstreams;
   AdminConfig admin;
+  ReadConfig read;
 };
 
 }  // namespace mla::config

@@ -121,14 +121,15 @@ class Loader {
     Config config;
     where_.add("", location_of(root.Mark()));
     MapReader top(where_, root, "",
-                  {"server", "tls", "tenant", "limits", "routes", "upstreams", "admin"}, {"read"});
+                  {"server", "tls", "tenant", "limits", "routes", "upstreams", "admin", "read"});
     if (auto n = top.get("server")) read_server(*n, config.server);
     if (auto n = top.get("tls")) read_tls(*n, config.tls);
     if (auto n = top.get("tenant")) read_tenant(*n, config.tenant);
     if (auto n = top.get("limits")) read_limits(where_, *n, "limits", config.limits);
     if (auto n = top.get("upstreams")) read_upstreams(*n, config.upstreams);
-    if (auto n = top.get("routes")) read_routes(*n, config.routes);
+    if (auto n = top.get("routes")) read_routes(*n, "routes", RouteList::kWrite, config.routes);
     if (auto n = top.get("admin")) read_admin(*n, config.admin);
+    if (auto n = top.get("read")) read_read_listener(*n, config.read);
     return config;
   }
 
@@ -164,19 +165,39 @@ class Loader {
     m.string("socket", out.socket);
     m.string("state_file", out.state_file);
     m.string("token_file", out.token_file);
-    if (auto n = m.get("listen")) {
-      std::string path = m.child("listen");
-      std::string text = m.values().string(*n, path);
-      if (text.empty()) {
-        out.listen.reset();
-        return;
-      }
-      auto listen = parse_listen(text);
-      if (!listen) {
-        where_.fail(path, "invalid listen address " + quote(text) +
-                              " (want host:port, [ipv6]:port, :port, or \"\" for none)");
-      }
-      out.listen = *listen;
+    if (m.get("listen")) out.listen = optional_listen(m, "listen");
+  }
+
+  // A listener that may be off: "" = nullopt.
+  std::optional<ListenAddress> optional_listen(const MapReader& m, std::string_view key) {
+    std::string path = m.child(key);
+    std::string text = m.values().string(*m.get(key), path);
+    if (text.empty()) return std::nullopt;
+    auto listen = parse_listen(text);
+    if (!listen) {
+      where_.fail(path, "invalid listen address " + quote(text) +
+                            " (want host:port, [ipv6]:port, :port, or \"\" for none)");
+    }
+    return listen;
+  }
+
+  void read_read_listener(const YAML::Node& node, ReadConfig& out) {
+    MapReader m(where_, node, "read", {"listen", "tenant_from", "token_file", "tls", "routes"});
+    if (m.get("listen")) out.listen = optional_listen(m, "listen");
+    if (auto n = m.get("tenant_from")) {
+      out.tenant_from = m.values().choice<ReadTenantFrom>(
+          *n, m.child("tenant_from"),
+          {{"fixed", ReadTenantFrom::kFixed}, {"header", ReadTenantFrom::kHeader}});
+    }
+    m.string("token_file", out.token_file);
+    if (auto tls = m.get("tls")) {
+      MapReader t(where_, *tls, m.child("tls"), {"cert_file", "key_file", "client_ca_file"});
+      t.string("cert_file", out.tls.cert_file);
+      t.string("key_file", out.tls.key_file);
+      t.string("client_ca_file", out.tls.client_ca_file);
+    }
+    if (auto n = m.get("routes")) {
+      read_routes(*n, m.child("routes"), RouteList::kRead, out.routes);
     }
   }
 
@@ -212,16 +233,26 @@ class Loader {
     m.string("header", out.header);
   }
 
-  void read_routes(const YAML::Node& node, std::vector<RouteConfig>& out) {
-    if (node.IsNull()) return;  // the validator reports "no routes"
-    if (!node.IsSequence()) where_.fail("routes", "want a list of routes, got " + describe(node));
+  // `routes` (the write listener) or `read.routes` (the read listener, passthrough only: no
+  // kind other than passthrough, no clients, no scanning).
+  enum class RouteList { kWrite, kRead };
+
+  void read_routes(const YAML::Node& node, const std::string& path, RouteList list,
+                   std::vector<RouteConfig>& out) {
+    const bool write = list == RouteList::kWrite;
+    if (node.IsNull()) return;  // the validator reports "no routes" where routes are required
+    if (!node.IsSequence()) where_.fail(path, "want a list of routes, got " + describe(node));
     for (std::size_t i = 0; i < node.size(); ++i) {
       YAML::Node item = node[i];
-      std::string base = item_path("routes", i);
+      std::string base = item_path(path, i);
       where_.add(base, location_of(item.Mark()));
       if (!item.IsMap()) where_.fail(base, "want a map, got " + describe(item));
-      MapReader m(where_, item, base,
-                  {"path", "path_prefix", "kind", "upstream", "clients", "scan"}, {"rewrite"});
+      MapReader m =
+          write
+              ? MapReader(where_, item, base,
+                          {"path", "path_prefix", "kind", "upstream", "rewrite", "clients", "scan"})
+              : MapReader(where_, item, base,
+                          {"path", "path_prefix", "kind", "upstream", "rewrite"});
       RouteConfig route;
       bool has_path = m.get("path").has_value();
       bool has_prefix = m.get("path_prefix").has_value();
@@ -231,20 +262,42 @@ class Loader {
       if (!has_path && !has_prefix) where_.fail(base, "path or path_prefix is required");
       route.is_prefix = has_prefix;
       m.string(has_prefix ? "path_prefix" : "path", route.path);
-      auto kind = m.get("kind");
-      if (!kind) {
-        where_.fail(m.child("kind"),
-                    "required (prometheus_remote_write, loki_push or passthrough)");
+      if (write) {
+        route.kind = write_route_kind(m);
+      } else {
+        check_read_route_kind(m);
+        route.kind = RouteKind::kPassthrough;
+        route.scan = false;  // read responses are streamed, request bodies are not inspected
       }
-      route.kind = m.values().choice<RouteKind>(
-          *kind, m.child("kind"),
-          {{"prometheus_remote_write", RouteKind::kPrometheusRemoteWrite},
-           {"loki_push", RouteKind::kLokiPush},
-           {"passthrough", RouteKind::kPassthrough}});
       m.string("upstream", route.upstream);
+      m.string("rewrite", route.rewrite);
       m.string_list("clients", route.clients);
       m.boolean("scan", route.scan);
       out.push_back(std::move(route));
+    }
+  }
+
+  RouteKind write_route_kind(const MapReader& m) {
+    auto kind = m.get("kind");
+    if (!kind) {
+      where_.fail(m.child("kind"), "required (prometheus_remote_write, loki_push or passthrough)");
+    }
+    return m.values().choice<RouteKind>(
+        *kind, m.child("kind"),
+        {{"prometheus_remote_write", RouteKind::kPrometheusRemoteWrite},
+         {"loki_push", RouteKind::kLokiPush},
+         {"passthrough", RouteKind::kPassthrough}});
+  }
+
+  // Optional on a read route; the only value is passthrough.
+  void check_read_route_kind(const MapReader& m) {
+    auto kind = m.get("kind");
+    if (!kind) return;
+    std::string path = m.child("kind");
+    std::string text = m.values().string(*kind, path);
+    if (text != "passthrough") {
+      where_.fail(path, "invalid value " + quote(text) +
+                            ": read routes are passthrough (omit kind or set it to passthrough)");
     }
   }
 
@@ -332,17 +385,17 @@ std::optional<YAML::Mark> second_document(const std::string& yaml) {
   return first_node.mark;  // empty when the second document is
 }
 
-// The admin token: the file's content without surrounding whitespace (a trailing newline from
-// `echo` or a Kubernetes Secret is not part of it). An empty token would accept anything.
-std::string read_token(const std::string& path, const SourceMap& where) {
+// A bearer token (admin.token_file, read.token_file at `key`): the file's content without
+// surrounding whitespace (a trailing newline from `echo` or a Kubernetes Secret is not part of
+// it). An empty token would accept anything. The validator has checked the file is readable.
+std::string read_token(const std::string& path, std::string_view key, const SourceMap& where) {
   if (path.empty()) return "";
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   std::string token = text.str();
   const auto first = token.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    where.fail("admin.token_file", "token file " + path + " is empty");
+  if (first == std::string::npos) where.fail(key, "token file " + path + " is empty");
   token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
   return token;
 }
@@ -364,7 +417,13 @@ Config load_config_string(const std::string& yaml, const std::string& source_nam
     Config config = Loader(where).load(root);
     config.source_file = source_name;
     validate(config, where, check_files);
-    if (check_files) config.admin.token = read_token(config.admin.token_file, where);
+    if (check_files) {
+      config.admin.token = read_token(config.admin.token_file, "admin.token_file", where);
+      // An unused read section's files are not read (see Validator::check_read).
+      if (config.read.listen) {
+        config.read.token = read_token(config.read.token_file, "read.token_file", where);
+      }
+    }
     return config;
   } catch (const YAML::Exception& e) {
     // Syntax errors from the parser; the message without yaml-cpp's own position prefix.

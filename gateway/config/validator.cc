@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gateway/config/loader.h"
 #include "gateway/tenant/tenant_mapper.h"
@@ -94,6 +95,7 @@ class Validator {
     check_upstreams();
     check_routes();
     check_admin();
+    check_read();
   }
 
  private:
@@ -188,17 +190,23 @@ class Validator {
 
   void check_routes() {
     if (config_.routes.empty()) where_.fail("routes", "at least one route is required");
+    check_route_list("routes", config_.routes);
+  }
+
+  // `routes` or `read.routes` (`list` is the key path); whether the list may be empty is the
+  // caller's rule.
+  void check_route_list(const std::string& list, const std::vector<RouteConfig>& routes) {
     std::map<std::pair<std::string, bool>, std::size_t> seen;  // (path, is_prefix) -> index
-    for (std::size_t i = 0; i < config_.routes.size(); ++i) {
-      const RouteConfig& r = config_.routes[i];
-      std::string base = "routes[" + std::to_string(i) + "]";
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      const RouteConfig& r = routes[i];
+      std::string base = list + "[" + std::to_string(i) + "]";
       std::string path_key = base + (r.is_prefix ? ".path_prefix" : ".path");
       if (!r.path.starts_with('/')) {
         where_.fail(path_key, "must start with '/', got " + quote(r.path));
       }
       auto [it, inserted] = seen.emplace(std::make_pair(r.path, r.is_prefix), i);
       if (!inserted) {
-        where_.fail(path_key, quote(r.path) + " is already used by routes[" +
+        where_.fail(path_key, quote(r.path) + " is already used by " + list + "[" +
                                   std::to_string(it->second) + "]");
       }
       if (r.upstream.empty()) where_.fail(base + ".upstream", "required");
@@ -206,10 +214,26 @@ class Validator {
         where_.fail(base + ".upstream", "unknown upstream " + quote(r.upstream) +
                                             " (defined: " + upstream_names() + ")");
       }
+      check_rewrite(base + ".rewrite", r.rewrite);
       for (std::size_t j = 0; j < r.clients.size(); ++j) {
         if (r.clients[j].empty()) {
           where_.fail(base + ".clients[" + std::to_string(j) + "]", "must not be empty");
         }
+      }
+    }
+  }
+
+  // "" = no rewrite. Otherwise it becomes the start of the forwarded request target, so it must be
+  // an absolute path that cannot end the path early or break the request line.
+  void check_rewrite(const std::string& key, const std::string& rewrite) {
+    if (rewrite.empty()) return;
+    if (!rewrite.starts_with('/')) {
+      where_.fail(key, "must start with '/', got " + quote(rewrite));
+    }
+    for (char c : rewrite) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '?' || c == '#') {
+        where_.fail(
+            key, "invalid path " + quote(rewrite) + " (no spaces, control characters, '?' or '#')");
       }
     }
   }
@@ -226,18 +250,73 @@ class Validator {
     }
     parent_directory("admin.socket", a.socket);
     parent_directory("admin.state_file", a.state_file);
-    if (!config_.admin.listen) return;
-    const ListenAddress& admin = *config_.admin.listen;
-    if (!is_ip_literal(admin.host)) {
-      where_.fail("admin.listen",
-                  "host " + quote(admin.host) + " must be an IP address (e.g. 127.0.0.1 or [::1])");
+    if (!a.listen) return;
+    check_listen_host("admin.listen", *a.listen);
+    check_port_free("admin.listen", *a.listen, "server.listen", config_.server.listen);
+  }
+
+  // The routes are checked whenever they are written; the rest only matters, and is required,
+  // when the listener is on: with `listen` absent or "" the section is kept but unused, and its
+  // files are neither checked nor read (the loader skips read.token_file too).
+  void check_read() {
+    const ReadConfig& r = config_.read;
+    check_route_list("read.routes", r.routes);
+    const ReadTlsConfig& t = r.tls;
+    if (t.cert_file.empty() != t.key_file.empty()) {
+      where_.fail(t.cert_file.empty() ? "read.tls.key_file" : "read.tls.cert_file",
+                  "cert_file and key_file must be set together (the read listener's certificate)");
     }
-    const ListenAddress& server = config_.server.listen;
+    if (!t.client_ca_file.empty() && t.cert_file.empty()) {
+      where_.fail("read.tls.client_ca_file",
+                  "needs read.tls.cert_file (client certificates are asked for over TLS only)");
+    }
+    if (!r.listen) return;
+    check_listen_host("read.listen", *r.listen);
+    check_port_free("read.listen", *r.listen, "server.listen", config_.server.listen);
+    if (config_.admin.listen) {
+      check_port_free("read.listen", *r.listen, "admin.listen", *config_.admin.listen);
+    }
+    if (r.routes.empty()) {
+      where_.fail("read.routes", "at least one route is required when read.listen is set");
+    }
+    if (r.tenant_from == ReadTenantFrom::kFixed) check_read_fixed_tenant();
+    optional_file("read.token_file", r.token_file);
+    optional_file("read.tls.cert_file", t.cert_file);
+    optional_file("read.tls.key_file", t.key_file);
+    optional_file("read.tls.client_ca_file", t.client_ca_file);
+  }
+
+  // tenant_from: fixed sends tenant.fixed with every read request, whatever tenant.source is.
+  void check_read_fixed_tenant() {
+    const TenantConfig& t = config_.tenant;
+    if (t.fixed.empty()) {
+      where_.fail("read.tenant_from",
+                  "needs tenant.fixed (the tenant of every read request); set it, or use "
+                  "tenant_from: header");
+    }
+    // check_tenant has rejected an invalid tenant.fixed, whatever tenant.source is.
+    if (!t.allowed.empty() &&
+        std::find(t.allowed.begin(), t.allowed.end(), t.fixed) == t.allowed.end()) {
+      where_.fail("read.tenant_from",
+                  "tenant.fixed " + quote(t.fixed) + " is not in tenant.allowed");
+    }
+  }
+
+  // The admin and read listeners are bound by address; no name lookup at start-up.
+  void check_listen_host(const std::string& key, const ListenAddress& listen) {
+    if (!is_ip_literal(listen.host)) {
+      where_.fail(
+          key, "host " + quote(listen.host) + " must be an IP address (e.g. 127.0.0.1 or [::1])");
+    }
+  }
+
+  // Two listeners clash on the same port when their hosts are equal or either is a wildcard.
+  void check_port_free(const std::string& key, const ListenAddress& listen,
+                       const std::string& other_key, const ListenAddress& other) {
     auto any = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
-    if (admin.port == server.port &&
-        (admin.host == server.host || any(admin.host) || any(server.host))) {
-      where_.fail("admin.listen",
-                  "port " + std::to_string(admin.port) + " is already used by server.listen");
+    if (listen.port == other.port &&
+        (listen.host == other.host || any(listen.host) || any(other.host))) {
+      where_.fail(key, "port " + std::to_string(listen.port) + " is already used by " + other_key);
     }
   }
 

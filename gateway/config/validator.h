@@ -1,6 +1,7 @@
 // Semantic checks on a loaded Config (DESIGN.md §3): required values, ranges (including the limits
 // statuses), tenant IDs (including limits override keys), the tenant pattern, route -> upstream
-// references, upstream TLS settings, file readability and the admin listen address. The loader has
+// references (write and read routes), route rewrites, upstream TLS settings, file readability, the
+// admin and read listen addresses and the read listener's tenant and TLS settings. The loader has
 // already checked keys, types and value syntax; both report errors through a SourceMap so every
 // message names the key path and its line:column.
 #pragma once

@@ -27,4 +27,10 @@ const config::RouteConfig* match_route(const std::vector<config::RouteConfig>& r
   return best;
 }
 
+std::string rewrite_target(const config::RouteConfig& route, std::string_view target) {
+  if (route.rewrite.empty()) return std::string(target);
+  // Both kinds of route matched `route.path` at the start of the target.
+  return route.rewrite + std::string(target.substr(route.path.size()));
+}
+
 }  // namespace mla::proxy

@@ -78,12 +78,47 @@ awaitable<error_code> UpstreamConnection::read(UpstreamResponseParser& parser,
   co_return ec;
 }
 
+awaitable<error_code> UpstreamConnection::read_header(StreamingResponseParser& parser,
+                                                      std::chrono::milliseconds timeout) {
+  tcp().expires_after(timeout);
+  error_code ec;
+  std::size_t bytes = 0;
+  if (plain_) {
+    std::tie(ec, bytes) = co_await http::async_read_header(*plain_, buffer_, parser, kUseTuple);
+  } else {
+    std::tie(ec, bytes) = co_await http::async_read_header(*tls_, buffer_, parser, kUseTuple);
+  }
+  co_return ec;
+}
+
+awaitable<error_code> UpstreamConnection::read_some(StreamingResponseParser& parser,
+                                                    std::chrono::milliseconds timeout) {
+  // Beast reads at most the buffer's spare capacity (512 bytes at first): without room, a large
+  // body would be relayed 512 bytes per read. Given back by idle() when pooled.
+  if (buffer_.capacity() < kStreamReadBytes) buffer_.reserve(kStreamReadBytes);
+  tcp().expires_after(timeout);
+  error_code ec;
+  std::size_t bytes = 0;
+  if (plain_) {
+    std::tie(ec, bytes) = co_await http::async_read_some(*plain_, buffer_, parser, kUseTuple);
+  } else {
+    std::tie(ec, bytes) = co_await http::async_read_some(*tls_, buffer_, parser, kUseTuple);
+  }
+  if (ec == http::error::need_buffer) ec = {};
+  co_return ec;
+}
+
 bool UpstreamConnection::looks_alive() {
   if (buffer_.size() > 0) return false;  // unsolicited bytes: framing is lost
   char byte;
   ssize_t n = ::recv(tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   // n == 0: orderly close; n > 0: unsolicited data (or a TLS close_notify); -1/EAGAIN: alive.
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void UpstreamConnection::idle() {
+  idle_since = std::chrono::steady_clock::now();
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();  // an idle connection holds no read buffer
 }
 
 void UpstreamConnection::close() {

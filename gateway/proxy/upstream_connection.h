@@ -14,9 +14,15 @@
 namespace mla::proxy {
 
 using UpstreamResponseParser = http::response_parser<http::string_body>;
+// For responses relayed as they arrive (the read listener): the body goes through a caller's
+// buffer, never whole into memory.
+using StreamingResponseParser = http::response_parser<http::buffer_body>;
 
 class UpstreamConnection {
  public:
+  // Read size while streaming a response body (read_some).
+  static constexpr std::size_t kStreamReadBytes = 64 * 1024;
+
   // Connects (resolve + TCP connect + TLS handshake when `tls` is set) within the upstream's
   // connect_timeout. Returns the connection or sets `ec`.
   static awaitable<std::unique_ptr<UpstreamConnection>> connect(
@@ -28,10 +34,19 @@ class UpstreamConnection {
                               std::size_t& bytes);
   awaitable<error_code> read(UpstreamResponseParser& parser, std::chrono::milliseconds timeout,
                              std::size_t& bytes);
+  // Streaming: the response header, then body bytes into the parser's buffer_body (as much as
+  // arrived; http::error::need_buffer when the buffer is full is not an error), each within
+  // `timeout`.
+  awaitable<error_code> read_header(StreamingResponseParser& parser,
+                                    std::chrono::milliseconds timeout);
+  awaitable<error_code> read_some(StreamingResponseParser& parser,
+                                  std::chrono::milliseconds timeout);
 
   // True when the peer has not closed the connection and sent nothing unsolicited (a
   // non-blocking peek); an idle pooled connection that fails this is discarded.
   bool looks_alive();
+  // Going into the pool: stamps idle_since and frees the read buffer.
+  void idle();
   void close();
 
   std::chrono::steady_clock::time_point idle_since;

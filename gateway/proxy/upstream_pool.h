@@ -25,6 +25,15 @@ struct ForwardResult {
   std::string error;                                          // one-line reason
 };
 
+// The upstream's answer to a streamed request: the header is parsed, the body is still on the
+// connection for the caller to relay (read listener).
+struct OpenedResponse {
+  std::unique_ptr<UpstreamConnection> connection;         // set when the upstream answered
+  std::unique_ptr<StreamingResponseParser> parser;        // likewise: header read, body not yet
+  http::status error_status = http::status::bad_gateway;  // otherwise 502 or 504
+  std::string error;                                      // one-line reason
+};
+
 class UpstreamPool {
  public:
   // `tls` (shared, read-only) is null for http upstreams.
@@ -33,12 +42,25 @@ class UpstreamPool {
   // Sends `request` (target, headers and body final) and reads the answer. A pooled connection
   // found dead before any byte of the request went out is retried once on a fresh connection.
   awaitable<ForwardResult> forward(UpstreamRequest& request, bool is_head);
+  // Like forward(), but reads only the response header; the body is left on the connection.
+  // Hand the connection back with release() once the body has been read (or abandoned).
+  awaitable<OpenedResponse> open(UpstreamRequest& request, bool is_head);
+  // `reusable`: the whole response was read and both sides keep the connection alive.
+  void release(std::unique_ptr<UpstreamConnection> conn, bool reusable);
 
   const config::UpstreamConfig& config() const { return config_; }
   std::size_t idle_count() const { return idle_.size(); }
   void close_idle();
 
  private:
+  struct Sent {
+    std::unique_ptr<UpstreamConnection> connection;  // null: failed, see error
+    error_code ec;
+    std::string_view what;  // "connect", "write", or "" after two lost connections
+  };
+  // Writes `request` on a pooled or new connection, retrying once on a fresh connection when a
+  // pooled one turns out dead before any byte went out.
+  awaitable<Sent> send(UpstreamRequest& request);
   std::unique_ptr<UpstreamConnection> take_idle();
   void give_back(std::unique_ptr<UpstreamConnection> conn);
 

@@ -18,6 +18,7 @@ struct Runtime : std::enable_shared_from_this<Runtime> {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const tenant::TenantMapper> tenants;
   std::shared_ptr<asio::ssl::context> server_tls;
+  std::shared_ptr<asio::ssl::context> read_tls;  // null: the read listener is plain HTTP
   std::map<std::string, std::shared_ptr<asio::ssl::context>> upstream_tls;  // https upstreams only
   // Of the TLS files, taken before they were read: a change while they were being read is seen
   // at the next check rather than lost.

@@ -26,7 +26,7 @@ tcp::endpoint listen_endpoint(const config::ListenAddress& listen) {
 
 // The workers bind with SO_REUSEPORT, which would let a second gateway (same user) on the same
 // port silently take a share of the connections. A plain bind first fails if anyone listens there.
-void ensure_port_not_shared(const tcp::endpoint& endpoint) {
+void ensure_port_not_shared(const tcp::endpoint& endpoint, const std::string& key) {
   if (endpoint.port() == 0) return;
   asio::io_context io;
   tcp::acceptor probe(io);
@@ -35,8 +35,8 @@ void ensure_port_not_shared(const tcp::endpoint& endpoint) {
   error_code ec;
   probe.bind(endpoint, ec);
   if (ec) {
-    throw std::system_error(ec, "server.listen " + endpoint.address().to_string() + ":" +
-                                    std::to_string(endpoint.port()));
+    throw std::system_error(
+        ec, key + " " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()));
   }
 }
 
@@ -105,10 +105,16 @@ void Server::start() {
   unsigned threads = server.threads != 0 ? server.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   auto endpoint = listen_endpoint(server.listen);
-  ensure_port_not_shared(endpoint);
+  ensure_port_not_shared(endpoint, "server.listen");
+  std::optional<tcp::endpoint> read_endpoint;
+  if (config.read.listen) {
+    read_endpoint = listen_endpoint(*config.read.listen);
+    ensure_port_not_shared(*read_endpoint, "read.listen");
+  }
   for (unsigned i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>(i, shared_);
     worker->listen(endpoint);
+    if (read_endpoint) worker->listen_read(*read_endpoint);
     workers_.push_back(std::move(worker));
   }
   for (auto& worker : workers_) worker->start();
@@ -116,6 +122,10 @@ void Server::start() {
   log::info("listening", {{"address", address_text(server.listen)},
                           {"workers", std::to_string(threads)},
                           {"version", MLA_VERSION}});
+  if (config.read.listen) {
+    log::info("read listener", {{"address", address_text(*config.read.listen)},
+                                {"tls", config.read.tls.cert_file.empty() ? "off" : "on"}});
+  }
 }
 
 void Server::start_admin(const config::Config& config) {
@@ -178,6 +188,12 @@ void Server::install(std::shared_ptr<const Runtime> next) {
   const auto& new_listen = new_config.server.listen;
   if (old_listen.host != new_listen.host || old_listen.port != new_listen.port) {
     log::warn("server.listen changed; it takes effect after a restart");
+  }
+  const auto& old_read = old_config.read.listen;
+  const auto& new_read = new_config.read.listen;
+  if (old_read.has_value() != new_read.has_value() ||
+      (old_read && (old_read->host != new_read->host || old_read->port != new_read->port))) {
+    log::warn("read.listen changed; it takes effect after a restart");
   }
   const auto& old_admin = old_config.admin;
   const auto& new_admin = new_config.admin;

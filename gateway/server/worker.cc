@@ -8,6 +8,7 @@
 
 #include "gateway/common/logging.h"
 #include "gateway/common/stats.h"
+#include "gateway/read/read_connection.h"
 #include "gateway/server/connection.h"
 
 namespace mla::server {
@@ -35,20 +36,31 @@ Worker::~Worker() {
   join();
 }
 
-void Worker::listen(const tcp::endpoint& endpoint) {
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  // Every worker binds the same port; the kernel spreads new connections across them.
+namespace {
+
+// SO_REUSEPORT: every worker binds the same port; the kernel spreads new connections across them.
+void bind_shared(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
   int one = 1;
-  if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
     throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
   }
-  acceptor_.bind(endpoint);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
+}  // namespace
+
+void Worker::listen(const tcp::endpoint& endpoint) { bind_shared(acceptor_, endpoint); }
+
+void Worker::listen_read(const tcp::endpoint& endpoint) { bind_shared(read_acceptor_, endpoint); }
+
 void Worker::start() {
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, accept_loop(acceptor_, &serve_connection), asio::detached);
+  if (read_acceptor_.is_open()) {
+    asio::co_spawn(io_, accept_loop(read_acceptor_, &read::serve_read_connection), asio::detached);
+  }
   thread_ = std::thread([this] {
     try {
       io_.run();
@@ -70,6 +82,7 @@ void Worker::drain() {
     draining_ = true;
     error_code ignored;
     acceptor_.close(ignored);
+    read_acceptor_.close(ignored);
     // close_idle() only cancels a pending read; sessions remove themselves from the set.
     std::vector<IdleConnection*> idle(idle_.begin(), idle_.end());
     for (auto* connection : idle) connection->close_idle();
@@ -108,12 +121,12 @@ std::shared_ptr<proxy::UpstreamPool> Worker::pool(const Runtime& runtime,
   return pool;
 }
 
-awaitable<void> Worker::accept_loop() {
+awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, Serve serve) {
   auto& stats = common::stats();
   for (;;) {
-    auto [ec, socket] = co_await acceptor_.async_accept(kUseTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
     if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // Out of file descriptors or similar: back off briefly instead of spinning.
       log::error("accept failed", {{"error", ec.message()}});
       asio::steady_timer pause(io_, std::chrono::milliseconds(100));
@@ -128,7 +141,7 @@ awaitable<void> Worker::accept_loop() {
       socket.close(ignored);
       continue;
     }
-    asio::co_spawn(io_, serve_connection(*this, std::move(socket)), &connection_done);
+    asio::co_spawn(io_, serve(*this, std::move(socket)), &connection_done);
   }
 }
 

@@ -44,6 +44,8 @@ class Worker {
 
   // Binds this worker's listener (SO_REUSEPORT, so every worker binds the same port). Throws.
   void listen(const tcp::endpoint& endpoint);
+  // Likewise for the read listener (DESIGN.md §3 `read`), if there is one.
+  void listen_read(const tcp::endpoint& endpoint);
   void start();  // starts the thread
   void join();
   void drain();  // any thread: stop accepting, close idle connections, finish in-flight ones
@@ -66,12 +68,14 @@ class Worker {
   ingest::ScanBuffers& scan_buffers() { return scan_buffers_; }
 
  private:
-  awaitable<void> accept_loop();
+  using Serve = awaitable<void> (*)(Worker&, tcp::socket);
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, Serve serve);
 
   const unsigned index_;
   SharedState& shared_;     // owned by the Server, outlives workers
   asio::io_context io_{1};  // concurrency hint 1: only this worker's thread runs it
   tcp::acceptor acceptor_{io_};
+  tcp::acceptor read_acceptor_{io_};  // open only with a read listener
   std::thread thread_;
   bool draining_ = false;  // worker thread only
   // Pools of the runtime they were built for; rebuilt when the runtime snapshot changes.

@@ -203,6 +203,36 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::Tls
   return context;
 }
 
+std::shared_ptr<boost::asio::ssl::context> make_read_server_context(
+    const config::ReadTlsConfig& tls, config::TlsVersion min) {
+  ERR_clear_error();
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_min_proto_version(ctx, min_version(min));
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
+    throw std::runtime_error("cannot set TLS 1.2 cipher list: " + drain_openssl_errors());
+  }
+  load_chain_and_key(ctx, "read.tls.cert_file", tls.cert_file, "read.tls.key_file", tls.key_file);
+  if (!tls.client_ca_file.empty()) {
+    require_readable("read.tls.client_ca_file", tls.client_ca_file);
+    if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+      fail("read.tls.client_ca_file", tls.client_ca_file,
+           "cannot load CA certificates: " + drain_openssl_errors());
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify_depth(ctx, kVerifyDepth);
+  }
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx, 1);
+  SSL_CTX_set_alpn_select_cb(ctx, &select_alpn, const_cast<AlpnList*>(&kAlpnServerHttp1));
+  ERR_clear_error();
+  return context;
+}
+
 std::shared_ptr<boost::asio::ssl::context> make_upstream_context(
     const config::UpstreamTlsConfig& tls) {
   ERR_clear_error();

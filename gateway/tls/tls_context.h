@@ -20,6 +20,12 @@ namespace mla::tls {
 std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::TlsConfig& tls,
                                                                bool http2);
 
+// The read listener's context (read.tls): server cert/key; with client_ca_file, client
+// certificates are required and verified against it; min_version from tls.min_version; ALPN
+// http/1.1. Throws like make_server_context.
+std::shared_ptr<boost::asio::ssl::context> make_read_server_context(
+    const config::ReadTlsConfig& tls, config::TlsVersion min_version);
+
 // Client context for an https upstream: CA (or system default), optional client cert/key. SNI and
 // host-name checks are per connection (SSL_set_tlsext_host_name / SSL_set1_host by the caller).
 std::shared_ptr<boost::asio::ssl::context> make_upstream_context(

@@ -7,8 +7,10 @@
 namespace mla::tls {
 
 std::vector<std::string> tls_material_files(const config::Config& config) {
-  std::vector<std::string> files = {config.tls.cert_file, config.tls.key_file,
-                                    config.tls.client_ca_file, config.tls.crl_file};
+  std::vector<std::string> files = {config.tls.cert_file,          config.tls.key_file,
+                                    config.tls.client_ca_file,     config.tls.crl_file,
+                                    config.read.tls.cert_file,     config.read.tls.key_file,
+                                    config.read.tls.client_ca_file};
   for (const auto& [name, upstream] : config.upstreams) {
     files.insert(files.end(),
                  {upstream.tls.ca_file, upstream.tls.cert_file, upstream.tls.key_file});
@@ -17,7 +19,8 @@ std::vector<std::string> tls_material_files(const config::Config& config) {
 }
 
 CertificateExpiry read_certificate_expiry(const config::Config& config) {
-  std::set<std::string> files = {config.tls.cert_file, config.tls.client_ca_file};
+  std::set<std::string> files = {config.tls.cert_file, config.tls.client_ca_file,
+                                 config.read.tls.cert_file, config.read.tls.client_ca_file};
   for (const auto& [name, upstream] : config.upstreams) {
     files.insert(upstream.tls.ca_file);
     files.insert(upstream.tls.cert_file);

@@ -149,7 +149,7 @@ DEFAULT_ROUTES = [
 def gateway_config(test_pki: pki_mod.TestPki, port: int, upstreams: dict,
                    routes: list | None = None, server: dict | None = None,
                    tls: dict | None = None, tenant: dict | None = None,
-                   admin: dict | None = None) -> dict:
+                   admin: dict | None = None, extra: dict | None = None) -> dict:
     """The issue-3 config (DESIGN.md §3 subset). UPSTREAMS maps name -> url or {url, timeout}.
     server/tls/tenant entries override the defaults key by key. ADMIN is the `admin` section;
     by default the admin listener is off (`listen: ""`), so parallel gateways never collide on
@@ -186,6 +186,7 @@ def gateway_config(test_pki: pki_mod.TestPki, port: int, upstreams: dict,
         "routes": routes if routes is not None else DEFAULT_ROUTES,
         "upstreams": ups,
         "admin": admin if admin is not None else {"listen": ""},
+        **(extra or {}),  # further top-level sections as given, e.g. read, limits
     }
 
 
@@ -344,7 +345,7 @@ class GatewayPool:
 
     def start(self, upstreams: dict, routes: list | None = None, server: dict | None = None,
               tls: dict | None = None, tenant: dict | None = None, port: int | None = None,
-              admin: dict | None = None,
+              admin: dict | None = None, extra: dict | None = None,
               log_level: str = "debug", log_format: str = "logfmt",
               raw_config: str | None = None, timeout: float = 15.0) -> Gateway:
         """Start a gateway; on a free_port() race (address in use) retry with another port."""
@@ -353,7 +354,7 @@ class GatewayPool:
             listen_port = port or free_port()
             config = raw_config if raw_config is not None else gateway_config(
                 self.pki, listen_port, upstreams, routes=routes, server=server, tls=tls,
-                tenant=tenant, admin=admin)
+                tenant=tenant, admin=admin, extra=extra)
             workdir = Path(tempfile.mkdtemp(prefix=f"gw{len(self.started)}-", dir=self.base_dir))
             gw = Gateway(self.binary, workdir, config, log_level=log_level,
                          log_format=log_format, probe_context=client_context(self.pki, "tenant-a"))

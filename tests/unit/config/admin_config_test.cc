@@ -11,6 +11,9 @@ namespace {
 using testing::check_error;
 using testing::ErrorCase;
 using testing::kBase;
+using testing::kRoutes;
+using testing::kUpstreams;
+using testing::TempFiles;
 
 Config load(const std::string& extra) {
   return load_config_string(kBase + extra, "gw.yaml", false);
@@ -84,6 +87,22 @@ TEST_CASE("a different port on the same host as server.listen is fine", "[config
       load("server: {listen: \"127.0.0.1:8443\"}\nadmin: {listen: \"127.0.0.1:8444\"}\n");
   REQUIRE(config.admin.listen);
   CHECK(config.admin.listen->port == 8444);
+}
+
+TEST_CASE("with check_files, admin.token is admin.token_file's trimmed content", "[config]") {
+  TempFiles f;
+  // Line 6: the admin section; the token_file value starts at column 21.
+  auto doc = [&](const std::string& token_file) {
+    return "tls: {cert_file: " + f("c.crt") + ", key_file: " + f("c.key") +
+           ", client_ca_file: " + f("ca.crt") + "}\n" + kRoutes + kUpstreams +
+           "admin: {token_file: \"" + token_file + "\"}\n";
+  };
+  const std::string token = f.write("admin-token", "s3cret\n");
+  CHECK(load_config_string(doc(token), "gw.yaml", true).admin.token == "s3cret");
+  const std::string empty = f.write("empty-token", "\r\n");
+  check_error(
+      {"empty token", doc(empty), "6:21", "admin.token_file", "token file " + empty + " is empty"},
+      true);
 }
 
 }  // namespace

@@ -1,8 +1,13 @@
-// Shared pieces of the config tests: a minimal valid document and the error-case checker that
-// asserts "<file>:<line>:<col>: <key.path>: <reason>". Test-only; header-only.
+// Shared pieces of the config tests: a minimal valid document, the error-case checker that
+// asserts "<file>:<line>:<col>: <key.path>: <reason>", and a directory of files for check_files.
+// Test-only; header-only.
 #pragma once
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "gateway/config/loader.h"
@@ -40,5 +45,32 @@ inline void check_error(const ErrorCase& c, bool check_files = false) {
     CHECK_THAT(message, Catch::Matchers::Contains(c.reason));
   }
 }
+
+// Files named in the config: a temporary directory with the ones that should exist (the TLS files
+// of kTls and a few more, each holding "x\n"); removed with the object. One at a time per process.
+class TempFiles {
+ public:
+  TempFiles() {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("mla-config-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_ / "subdir");
+    for (const char* name : {"c.crt", "c.key", "ca.crt", "ca.crl", "up-ca.crt"}) {
+      std::ofstream(dir_ / name) << "x\n";
+    }
+  }
+  ~TempFiles() { std::filesystem::remove_all(dir_); }
+  TempFiles(const TempFiles&) = delete;
+  TempFiles& operator=(const TempFiles&) = delete;
+
+  std::string operator()(const std::string& name) const { return (dir_ / name).string(); }
+  // Writes `name` with `content`; returns its path.
+  std::string write(const std::string& name, const std::string& content) const {
+    std::ofstream(dir_ / name, std::ios::binary) << content;
+    return (*this)(name);
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
 
 }  // namespace mla::config::testing

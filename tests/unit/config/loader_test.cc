@@ -1,10 +1,7 @@
 #include "gateway/config/loader.h"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,16 +19,17 @@ using testing::kBase;
 using testing::kRoutes;
 using testing::kTls;
 using testing::kUpstreams;
+using testing::TempFiles;
 // Line 1 of a config with an extra tls key appended: the next key starts at column 66.
 const std::string kTlsOpen = "tls: {cert_file: c.crt, key_file: c.key, client_ca_file: ca.crt";
 // Lines 2-3 of configs that vary the route list: "routes:" followed by route lines.
 const std::string kRouteA = "  - {path: /a, kind: passthrough, upstream: cortex}\n";
 
-TEST_CASE("unknown and not-yet-supported keys are errors at the key's position", "[config]") {
+TEST_CASE("unknown keys are errors at the key's position", "[config]") {
   const std::vector<ErrorCase> cases = {
       {"top-level typo", kBase + "servre: {}\n", "6:1", "servre", "unknown key \"servre\""},
-      {"read not yet", kBase + "read: {listen: \":8081\"}\n", "6:1", "read",
-       "key not supported (yet)"},
+      {"read", kBase + "read: {listen: \":8081\", tenant: a}\n", "6:25", "read.tenant",
+       "unknown key \"tenant\""},
       {"server", kBase + "server:\n  listen: \":8443\"\n  thread: 2\n", "8:3", "server.thread",
        "unknown key \"thread\" (known keys here: listen, threads,"},
       {"tls", kTlsOpen + ", ca_file: ca.crt}\n" + kRoutes + kUpstreams, "1:66", "tls.ca_file",
@@ -41,10 +39,9 @@ TEST_CASE("unknown and not-yet-supported keys are errors at the key's position",
        kTls + "routes:\n  - {path: /a, kind: passthrough, upstream: cortex, method: POST}\n" +
            kUpstreams,
        "3:53", "routes[0].method", "unknown key"},
-      {"route rewrite not yet",
-       kTls + "routes:\n  - {path: /a, kind: passthrough, upstream: cortex, rewrite: /b}\n" +
-           kUpstreams,
-       "3:53", "routes[0].rewrite", "key not supported (yet)"},
+      {"read route",
+       kBase + "read:\n  routes:\n    - {path: /a, upstream: cortex, clients: [grafana]}\n", "8:36",
+       "read.routes[0].clients", "unknown key \"clients\""},
       {"upstream", kTls + kRoutes + "upstreams:\n  cortex: {url: \"http://cortex\", retries: 3}\n",
        "5:34", "upstreams.cortex.retries", "unknown key"},
       {"upstream tls",
@@ -440,12 +437,21 @@ TEST_CASE("the KKP per-cluster example loads", "[config]") {
   CHECK(config.routes[2].path == "/loki/api/v1/push");
   CHECK(config.routes[2].kind == RouteKind::kLokiPush);
   CHECK(config.routes[2].upstream == "loki");
-  REQUIRE(config.upstreams.size() == 2);
+  REQUIRE(config.upstreams.size() == 7);
   CHECK(config.upstreams.at("cortex").host == "cortex-distributor.mla.svc.cluster.local");
   CHECK(config.upstreams.at("cortex").port == 8080);
   CHECK(config.upstreams.at("loki").port == 3100);
   // The example spells out the documented defaults.
   CHECK(config.limits == ratelimit::LimitsConfig{});
+  // Kubermatic's read route table.
+  REQUIRE(config.read.listen.has_value());
+  CHECK(config.read.listen->port == 8081);
+  CHECK(config.read.tenant_from == ReadTenantFrom::kFixed);
+  REQUIRE(config.read.routes.size() == 6);
+  CHECK(config.read.routes[2].path == "/api/prom/api/v1/rules");
+  CHECK(config.read.routes[2].rewrite == "/prometheus/api/v1/rules");
+  CHECK(config.read.routes[2].upstream == "cortex-ruler");
+  CHECK(config.read.routes[3].is_prefix);
 }
 
 TEST_CASE("the shared multi-tenant example loads", "[config]") {
@@ -493,24 +499,6 @@ TEST_CASE("a missing config file is an error naming the file", "[config]") {
   CHECK_THROWS_WITH(load_config_file("/nonexistent/gw.yaml"),
                     StartsWith("/nonexistent/gw.yaml: cannot read config file"));
 }
-
-// Files named in the config: a temporary directory with the ones that should exist.
-class TempFiles {
- public:
-  TempFiles() {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("mla-config-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_ / "subdir");
-    for (const char* name : {"c.crt", "c.key", "ca.crt", "ca.crl", "up-ca.crt"}) {
-      std::ofstream(dir_ / name) << "x\n";
-    }
-  }
-  ~TempFiles() { std::filesystem::remove_all(dir_); }
-  std::string operator()(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  std::filesystem::path dir_;
-};
 
 TEST_CASE("with check_files, every named file must be readable", "[config]") {
   TempFiles f;
