@@ -254,6 +254,7 @@ class StreamingServer:
         self.sock.listen(4)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.chunk = hashlib.sha256(b"mla").digest() * (1024 * 1024 // 32)
+        self.sent = 0  # body bytes handed to the kernel so far (this thread only writes it)
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -275,10 +276,12 @@ class StreamingServer:
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream"
                                  b"\r\nTransfer-Encoding: chunked\r\n\r\n")
                     left = self.total
+                    self.sent = 0
                     while left > 0:
                         piece = self.chunk[:min(left, len(self.chunk))]
                         conn.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
                         left -= len(piece)
+                        self.sent += len(piece)
                     conn.sendall(b"0\r\n\r\n")
                 except OSError:
                     pass
@@ -342,6 +345,55 @@ def test_200mb_response_is_streamed_with_bounded_memory(gateways, backend):
         assert digest.hexdigest() == upstream.expected_digest()
         growth = peak[0] - baseline
         assert growth < RSS_BOUND, f"RSS grew by {growth / 2**20:.1f} MiB relaying 200 MB"
+    finally:
+        upstream.close()
+
+
+def wait_for_stall(upstream: StreamingServer, timeout: float = 20.0) -> int:
+    """Bytes the upstream had sent once it sent nothing more for 0.5 s."""
+    deadline = time.monotonic() + timeout
+    before = upstream.sent
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = upstream.sent
+        if now == before and now > 0:
+            return now
+        before = now
+    raise AssertionError(f"upstream still sending after {timeout}s ({upstream.sent} bytes)")
+
+
+def test_slow_client_holds_back_the_upstream(gateways, backend):
+    """A client that stops reading stalls the upstream (TCP back-pressure through the gateway)
+    instead of the gateway buffering the answer: while the client pauses, the upstream gets
+    rid of no more than the socket buffers hold, and the gateway's RSS stays within RSS_BOUND;
+    then the client reads on and gets every byte."""
+    upstream = StreamingServer(STREAM_BYTES)
+    try:
+        g = start_read_gateway(
+            gateways, {"cortex": backend.url, "loki": backend.url, "big": upstream.url},
+            {"tenant_from": "fixed", "routes": [{"path_prefix": "/loki/api/", "upstream": "big"}]},
+            tenant={"source": "fixed", "fixed": "cluster-abc"})
+        baseline = rss_bytes(g.pid)
+        sock = socket.create_connection(("127.0.0.1", g.read_port), timeout=60)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.sendall(b"GET /loki/api/v1/query_range HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200"), head[:100]
+        # Paused: the upstream fills the socket buffers on its way and then blocks.
+        stalled = wait_for_stall(upstream)
+        assert 0 < stalled < 32 * 1024 * 1024, stalled
+        assert rss_bytes(g.pid) - baseline < RSS_BOUND
+        received = len(head)
+        while upstream.sent < STREAM_BYTES or received < STREAM_BYTES:
+            block = sock.recv(1024 * 1024)
+            if not block:
+                break
+            received += len(block)
+            if block.endswith(b"0\r\n\r\n"):
+                break
+        sock.close()
+        assert upstream.sent == STREAM_BYTES
+        assert received > STREAM_BYTES  # the body plus chunk framing and the header
     finally:
         upstream.close()
 
