@@ -32,7 +32,8 @@ readonly TEST_TIMEOUT=${MLA_TEST_TIMEOUT:-300}     # one test without its own TI
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# OpenSSL is not TSan-instrumented: scripts/tsan.supp explains the one suppression.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/scripts/tsan.supp}
 export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-1}
 ulimit -c 0 # abort_on_error must not leave core files behind
 
