@@ -356,8 +356,10 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   const auto& upstream = pool->config();
   prepare_upstream_headers(upstream_request, config.tenant.header, info_.tenant.tenant,
                            fmt::format("{}:{}", upstream.host, upstream.port));
-  upstream_request.target(upstream.base_path +
-                          proxy::rewrite_target(*route, upstream_request.target()));
+  if (!upstream.base_path.empty() || !route->rewrite.empty()) {  // else the target stays as is
+    upstream_request.target(upstream.base_path +
+                            proxy::rewrite_target(*route, upstream_request.target()));
+  }
   upstream_request.version(11);
   upstream_request.keep_alive(true);
   upstream_request.prepare_payload();
