@@ -35,7 +35,8 @@ struct ServerConfig {
   Duration read_header_timeout = std::chrono::seconds(10);
   Duration idle_timeout = std::chrono::seconds(120);
   Duration request_timeout = std::chrono::seconds(60);
-  bool http2 = false;  // HTTP/2 is not implemented yet; `true` is rejected by the validator.
+  bool http2 = false;  // ALPN offers h2 besides http/1.1 on the write listener
+  std::uint32_t http2_max_concurrent_streams = 100;  // SETTINGS_MAX_CONCURRENT_STREAMS
   Duration shutdown_grace_period = std::chrono::seconds(30);
 };
 

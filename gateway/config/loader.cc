@@ -138,7 +138,7 @@ class Loader {
     MapReader m(where_, node, "server",
                 {"listen", "threads", "max_connections", "max_request_body_bytes",
                  "max_decompressed_bytes", "read_header_timeout", "idle_timeout", "request_timeout",
-                 "http2", "shutdown_grace_period"});
+                 "http2", "http2_max_concurrent_streams", "shutdown_grace_period"});
     if (auto n = m.get("listen")) {
       std::string path = m.child("listen");
       std::string text = m.values().string(*n, path);
@@ -157,6 +157,7 @@ class Loader {
     m.duration("idle_timeout", out.idle_timeout);
     m.duration("request_timeout", out.request_timeout);
     m.boolean("http2", out.http2);
+    m.uint("http2_max_concurrent_streams", out.http2_max_concurrent_streams);
     m.duration("shutdown_grace_period", out.shutdown_grace_period);
   }
 

@@ -112,8 +112,8 @@ class Validator {
     positive("server.idle_timeout", s.idle_timeout);
     positive("server.request_timeout", s.request_timeout);
     positive("server.shutdown_grace_period", s.shutdown_grace_period);
-    if (s.http2) {
-      where_.fail("server.http2", "HTTP/2 is not implemented yet; set server.http2: false");
+    if (s.http2_max_concurrent_streams == 0) {
+      where_.fail("server.http2_max_concurrent_streams", "must be greater than 0");
     }
   }
 

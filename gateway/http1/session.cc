@@ -24,15 +24,6 @@ bool expects_continue(const http::request_header<>& request) {
   return it != request.end() && beast::iequals(it->value(), "100-continue");
 }
 
-std::string_view header_value(const http::request_header<>& request, http::field field) {
-  auto it = request.find(field);
-  return it == request.end() ? std::string_view{} : std::string_view(it->value());
-}
-
-void count_rejected(common::TenantTraffic& traffic, common::RejectReason reason) {
-  traffic.rejected[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
-}
-
 std::string status_text(http::status status) { return std::to_string(static_cast<int>(status)); }
 
 // A one-line reason for a header the parser refused.
@@ -43,8 +34,11 @@ http::status status_for_parse_error(const error_code& ec) {
 
 }  // namespace
 
-Http1Session::Http1Session(server::Worker& worker, TlsStream& stream, ConnectionInfo info)
-    : worker_(worker), stream_(stream), info_(std::move(info)) {}
+Http1Session::Http1Session(server::Worker& worker, TlsStream& stream, server::ConnectionInfo info)
+    : worker_(worker),
+      stream_(stream),
+      info_(std::move(info)),
+      pipeline_(worker, info_, stream.native_handle()) {}
 
 Http1Session::~Http1Session() {
   if (idle_) worker_.remove_idle(this);
@@ -136,35 +130,11 @@ awaitable<bool> Http1Session::send(Response& response, bool keep_alive) {
   co_return !ec && response.keep_alive();
 }
 
-awaitable<bool> Http1Session::reject(const http::request_header<>& request, http::status status,
-                                     std::string_view reason, bool keep_alive,
-                                     std::string_view route, std::int64_t retry_after_seconds) {
-  Response response{status, request.version()};
-  response.set(http::field::content_type, "text/plain; charset=utf-8");
-  response.body() = fmt::format("{}\n", reason);
-  if (status == http::status::method_not_allowed) response.set(http::field::allow, "POST");
-  if (retry_after_seconds > 0) {
-    response.set(http::field::retry_after, std::to_string(retry_after_seconds));
-  }
-  log::warn("request rejected", {{"remote", info_.remote},
-                                 {"tenant", info_.tenant.tenant},
-                                 {"route", route},
-                                 {"method", request.method_string()},
-                                 {"path", proxy::target_path(request.target())},
-                                 {"status", status_text(status)},
-                                 {"reason", reason}});
-  common::request_metrics().count_request(info_.tenant.tenant, route, response.result_int());
-  co_return co_await send(response, keep_alive);
-}
-
-awaitable<bool> Http1Session::reject_disabled(const http::request_header<>& request,
-                                              std::string_view route,
-                                              std::int64_t retry_after_seconds) {
-  count_rejected(worker_.shared().tenants.of(info_.tenant.tenant), common::RejectReason::kDisabled);
-  const int status = worker_.runtime()->config->limits.disabled_status;
-  co_return co_await reject(request, static_cast<http::status>(status),
-                            fmt::format("tenant {} is disabled", info_.tenant.tenant), false, route,
-                            retry_after_seconds);
+awaitable<bool> Http1Session::reject(const http::request_header<>& request,
+                                     const server::Refusal& refusal, bool keep_alive,
+                                     std::string_view route) {
+  Response response = pipeline_.answer(request, refusal, route);
+  co_return co_await send(response, keep_alive && !refusal.tenant_disabled);
 }
 
 awaitable<Http1Session::BodyResult> Http1Session::read_body(HeaderParser& header_parser,
@@ -248,64 +218,27 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   unread_body_ = has_body;
 
   if (request.count(http::field::transfer_encoding) > 0 && !header_parser.chunked()) {
-    co_return co_await reject(request, http::status::bad_request,
-                              "unsupported Transfer-Encoding (only chunked)", false, "");
-  }
-  if (runtime->tenants != info_.mapped_by) {
-    // A reload changed the tenant rules: this connection's certificate is judged by the new
-    // ones, as a new connection would be (a tenant dropped from tenant.allowed stops here).
-    info_.tenant = runtime->tenants->map(SSL_get0_peer_certificate(stream_.native_handle()));
-    info_.mapped_by = runtime->tenants;
-  }
-  if (!info_.tenant.ok()) {
     co_return co_await reject(
-        request, http::status::forbidden,
-        fmt::format("no tenant for client certificate: {}", info_.tenant.error), keep_after_reject,
+        request, {http::status::bad_request, "unsupported Transfer-Encoding (only chunked)"}, false,
         "");
   }
-  if (auto retry = worker_.shared().switches.refused(info_.tenant.tenant)) {
-    co_return co_await reject_disabled(request, "", *retry);
+  std::optional<std::uint64_t> declared;
+  if (auto length = header_parser.content_length()) declared = *length;
+  server::HeadCheck check = pipeline_.check_head(*runtime, request, declared);
+  const std::string_view route_path = check.route ? std::string_view(check.route->path) : "";
+  timer.set_route(check.route ? route_path : common::RequestMetrics::kNoRoute);
+  if (check.refusal) {
+    // A refused declared length leaves its body unread: the connection cannot be reused.
+    const bool keep = keep_after_reject && check.refusal->status != http::status::payload_too_large;
+    co_return co_await reject(request, *check.refusal, keep, route_path);
   }
-  const config::RouteConfig* route = proxy::match_route(config.routes, request.target());
-  if (route == nullptr) {
-    co_return co_await reject(
-        request, http::status::not_found,
-        fmt::format("no route for path {}", proxy::target_path(request.target())),
-        keep_after_reject, "");
-  }
-  timer.set_route(route->path);
-  if (route->kind != config::RouteKind::kPassthrough && request.method() != http::verb::post) {
-    co_return co_await reject(request, http::status::method_not_allowed,
-                              fmt::format("method {} not allowed on {} (use POST)",
-                                          std::string_view(request.method_string()), route->path),
-                              keep_after_reject, route->path);
-  }
-  if (!route->clients.empty() &&
-      std::none_of(info_.client_names.begin(), info_.client_names.end(), [&](const auto& name) {
-        return std::find(route->clients.begin(), route->clients.end(), name) !=
-               route->clients.end();
-      })) {
-    count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),
-                   common::RejectReason::kForbidden);
-    co_return co_await reject(
-        request, http::status::forbidden,
-        fmt::format("client certificate is not in the clients list of route {}", route->path),
-        keep_after_reject, route->path);
-  }
+  const config::RouteConfig& route = *check.route;
   const std::uint64_t max_body = config.server.max_request_body_bytes;
-  if (header_parser.content_length().value_or(0) > max_body) {
-    count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),
-                   common::RejectReason::kTooLarge);
-    co_return co_await reject(
-        request, http::status::payload_too_large,
-        fmt::format("request body of {} bytes exceeds max_request_body_bytes ({})",
-                    *header_parser.content_length(), max_body),
-        false, route->path);
-  }
   if (auto expect = request.find(http::field::expect); expect != request.end()) {
     if (!expects_continue(request)) {
-      co_return co_await reject(request, http::status::expectation_failed,
-                                "unsupported Expect header", keep_after_reject, route->path);
+      co_return co_await reject(request,
+                                {http::status::expectation_failed, "unsupported Expect header"},
+                                keep_after_reject, route_path);
     }
     http::response<http::empty_body> go_on{http::status::continue_, request.version()};
     stream_.expires_after(config.server.request_timeout);
@@ -314,80 +247,39 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   }
 
   BodyResult body = co_await read_body(header_parser, max_body);
+  if (body.request && refused_mid_body_) {
+    // Disabled while the body was on its way: answered now, the rest of the body is not read.
+    unread_body_ = true;
+  }
   if (body.request &&
       (refused_mid_body_ || worker_.shared().switches.refused(info_.tenant.tenant))) {
-    // Disabled while the body was on its way: answered now, the rest of the body is not read.
-    unread_body_ = refused_mid_body_;
-    auto retry = worker_.shared().switches.refused(info_.tenant.tenant);
-    co_return co_await reject_disabled(*body.request, route->path,
-                                       retry.value_or(tenant::TenantSwitch::kIndefiniteRetryAfter));
+    auto refusal = pipeline_.disabled_now();
+    if (!refusal) {  // re-enabled in between: still refused, this body was cut off
+      refusal = server::Refusal{static_cast<http::status>(config.limits.disabled_status),
+                                fmt::format("tenant {} is disabled", info_.tenant.tenant),
+                                tenant::TenantSwitch::kIndefiniteRetryAfter, true};
+    }
+    co_return co_await reject(*body.request, *refusal, false, route_path);
   }
   if (!body.request) co_return false;
   if (body.reject == http::status::payload_too_large) {
-    count_rejected(worker_.shared().tenants.of(info_.tenant.tenant),
-                   common::RejectReason::kTooLarge);
+    co_return co_await reject(*body.request, pipeline_.body_too_large(max_body), false, route_path);
   }
   if (body.reject != http::status::ok) {
-    co_return co_await reject(*body.request, body.reject, body.reason, false, route->path);
+    co_return co_await reject(*body.request, {body.reject, body.reason}, false, route_path);
   }
-  proxy::UpstreamRequest& received = *body.request;
-
-  // Inspect and charge before anything reaches the upstream.
-  const auto& full_request = received;
-  proxy::Admission admission = proxy::admit(
-      config, *route,
-      {info_.tenant.tenant, header_value(full_request, http::field::content_type),
-       header_value(full_request, http::field::content_encoding), proxy::body_view(full_request)},
-      worker_.scan_buffers(), worker_.shared().limiter);
-  common::TenantTraffic& traffic = worker_.shared().tenants.of(info_.tenant.tenant);
-  if (!admission.admitted) {
-    count_rejected(traffic, admission.reject_reason);
-    co_return co_await reject(full_request, static_cast<http::status>(admission.status),
-                              admission.reason, full_request.keep_alive(), route->path,
-                              admission.retry_after_seconds);
-  }
-  proxy::count_admitted(traffic, admission, full_request.body().size());
-
-  proxy::UpstreamRequest& upstream_request = received;
+  proxy::UpstreamRequest& upstream_request = *body.request;
   const bool client_keep_alive = upstream_request.keep_alive();
   const unsigned client_version = upstream_request.version();
   const bool is_head = upstream_request.method() == http::verb::head;
-  std::shared_ptr<proxy::UpstreamPool> pool = worker_.pool(*runtime, route->upstream);
-  const auto& upstream = pool->config();
-  prepare_upstream_headers(upstream_request, config.tenant.header, info_.tenant.tenant,
-                           fmt::format("{}:{}", upstream.host, upstream.port));
-  if (!upstream.base_path.empty() || !route->rewrite.empty()) {  // else the target stays as is
-    upstream_request.target(upstream.base_path +
-                            proxy::rewrite_target(*route, upstream_request.target()));
-  }
-  upstream_request.version(11);
-  upstream_request.keep_alive(true);
-  upstream_request.prepare_payload();
 
-  const auto forwarded_at = std::chrono::steady_clock::now();
-  proxy::ForwardResult result = co_await pool->forward(upstream_request, is_head);
-  common::request_metrics().count_upstream(upstream.name,
-                                           result.response ? result.response->result_int() : 0,
-                                           result.error_status == http::status::gateway_timeout,
-                                           std::chrono::steady_clock::now() - forwarded_at);
-  if (!result.response) {
+  server::Forwarded forwarded = co_await pipeline_.forward(*runtime, route, upstream_request);
+  if (forwarded.refusal) {
     upstream_request.version(client_version);  // answer in the client's terms
-    co_return co_await reject(upstream_request, result.error_status, result.error,
-                              client_keep_alive, route->path);
+    co_return co_await reject(upstream_request, *forwarded.refusal, client_keep_alive, route_path);
   }
-  Response& response = *result.response;
-  common::request_metrics().count_request(info_.tenant.tenant, route->path, response.result_int());
-  strip_hop_by_hop(response);
+  Response& response = *forwarded.response;
   response.version(client_version);
-  log::debug("request", {{"remote", info_.remote},
-                         {"tenant", info_.tenant.tenant},
-                         {"route", route->path},
-                         {"upstream", upstream.name},
-                         {"status", status_text(response.result())},
-                         {"bytes", std::to_string(upstream_request.body().size())},
-                         {"samples", std::to_string(admission.counts.metric_cost())},
-                         {"lines", std::to_string(admission.counts.log_lines)},
-                         {"log_bytes", std::to_string(admission.counts.log_bytes)}});
   if (is_head) {
     // HEAD answers keep the upstream's Content-Length without a body.
     response.keep_alive(client_keep_alive && !worker_.draining());

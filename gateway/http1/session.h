@@ -10,8 +10,8 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/proxy/upstream_connection.h"
+#include "gateway/server/request_pipeline.h"
 #include "gateway/server/worker.h"
-#include "gateway/tenant/tenant_mapper.h"
 #include "gateway/tls/tls_socket.h"
 
 namespace mla::http1 {
@@ -21,16 +21,9 @@ using TlsStream = tls::TlsSocket;
 // Largest request header block accepted (431 beyond).
 inline constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
-struct ConnectionInfo {
-  tenant::TenantResult tenant;  // resolved at handshake, again after a reload changed the rules
-  std::shared_ptr<const tenant::TenantMapper> mapped_by;  // the rules `tenant` came from
-  std::vector<std::string> client_names;  // certificate CN + SAN DNS, for route `clients`
-  std::string remote;                     // "ip:port", for logs
-};
-
 class Http1Session : public server::IdleConnection, public server::BodyReader {
  public:
-  Http1Session(server::Worker& worker, TlsStream& stream, ConnectionInfo info);
+  Http1Session(server::Worker& worker, TlsStream& stream, server::ConnectionInfo info);
   ~Http1Session() override;
 
   awaitable<void> run();
@@ -54,16 +47,14 @@ class Http1Session : public server::IdleConnection, public server::BodyReader {
   awaitable<BodyResult> read_body(HeaderParser& header_parser, std::uint64_t max_body);
   awaitable<bool> send(Response& response, bool keep_alive);
   awaitable<void> discard_unread_body();
-  awaitable<bool> reject(const http::request_header<>& request, http::status status,
-                         std::string_view reason, bool keep_alive, std::string_view route,
-                         std::int64_t retry_after_seconds = 0);
-  // The tenant kill switch: disabled_status + Retry-After, connection closed after the answer.
-  awaitable<bool> reject_disabled(const http::request_header<>& request, std::string_view route,
-                                  std::int64_t retry_after_seconds);
+  // Sends the gateway's own answer; a disabled tenant's connection is closed after it.
+  awaitable<bool> reject(const http::request_header<>& request, const server::Refusal& refusal,
+                         bool keep_alive, std::string_view route);
 
-  server::Worker& worker_;         // owns this session's thread
-  TlsStream& stream_;              // owned by serve_connection's frame, outlives the session
-  ConnectionInfo info_;            // the tenant is re-mapped after a reload changed the rules
+  server::Worker& worker_;       // owns this session's thread
+  TlsStream& stream_;            // owned by serve_connection's frame, outlives the session
+  server::ConnectionInfo info_;  // the tenant is re-mapped after a reload changed the rules
+  server::RequestPipeline pipeline_;
   beast::flat_buffer buffer_;      // bytes read ahead of the current parser position
   bool idle_ = false;              // waiting for the first byte of the next request
   bool unread_body_ = false;       // the last request was answered before its body was read

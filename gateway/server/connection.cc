@@ -5,6 +5,7 @@
 #include "gateway/common/logging.h"
 #include "gateway/common/stats.h"
 #include "gateway/http1/session.h"
+#include "gateway/http2/http2_session.h"
 #include "gateway/server/worker.h"
 #include "gateway/tls/tls_context.h"
 
@@ -16,6 +17,14 @@ std::string endpoint_text(const tcp::socket& socket) {
   auto endpoint = socket.remote_endpoint(ec);
   if (ec) return "unknown";
   return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+// ALPN chose "h2" (offered only with server.http2: true).
+bool negotiated_h2(SSL* ssl) {
+  const unsigned char* protocol = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl, &protocol, &length);
+  return length == 2 && protocol[0] == 'h' && protocol[1] == '2';
 }
 
 }  // namespace
@@ -41,14 +50,19 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   }
 
   X509* cert = SSL_get0_peer_certificate(stream.native_handle());
-  http1::ConnectionInfo info{runtime->tenants->map(cert), runtime->tenants, {}, remote};
+  ConnectionInfo info{runtime->tenants->map(cert), runtime->tenants, {}, remote};
   if (cert != nullptr) info.client_names = tenant::certificate_client_names(cert);
   if (!info.tenant.ok()) {
     log::warn("client certificate gives no tenant",
               {{"remote", remote}, {"reason", info.tenant.error}});
   }
-  http1::Http1Session session(worker, stream, std::move(info));
-  co_await session.run();
+  if (negotiated_h2(stream.native_handle())) {
+    http2::Http2Session session(worker, stream, std::move(info));
+    co_await session.run();
+  } else {
+    http1::Http1Session session(worker, stream, std::move(info));
+    co_await session.run();
+  }
 }
 
 }  // namespace mla::server
