@@ -34,7 +34,8 @@ import sys
 LOADGEN_BOUND = 0.95
 SATURATED = 0.95
 SYSTEM_ORDER = ["mla-gateway", "nginx", "nginx-kkp", "haproxy", "mla-physical-limit"]
-GOAL_ORDER = ["P1", "AB", "P2", "PHYS", "P3", "P4", "P5", "P6", "P7"]
+GOAL_ORDER = ["P1", "H2", "AB", "P2", "PHYS", "P3", "P4", "P5", "P6", "P7"]
+H2_SYSTEMS = ["mla-gateway", "nginx", "haproxy"]  # the systems of the H2 rows (run.sh)
 
 
 # --- row ---------------------------------------------------------------------------------------
@@ -200,6 +201,7 @@ def derive(row: dict) -> dict:
         d["non_2xx"] = sum(int(n) for code, n in responses.items() if not str(code).startswith("2"))
         d["errors"] = sum(int(n) for n in (lg.get("errors") or {}).values()
                           if isinstance(n, (int, float)))
+        d["refused"] = int(lg.get("refused_requests") or 0)  # HTTP/2, not failures
         lat = lg.get("latency_us") or {}
         for p in ("p50", "p90", "p99", "p999", "max"):
             if isinstance(lat.get(p), (int, float)):
@@ -404,9 +406,41 @@ def _flags(row: dict) -> str:
         flags.append(f"{d['non_2xx']} non-2xx")
     if d.get("errors"):
         flags.append(f"{d['errors']} errors")
+    if d.get("refused"):
+        flags.append(f"{d['refused']} refused by the server (HTTP/2 REFUSED_STREAM/GOAWAY)")
     if row.get("temp_file_warnings"):
         flags.append(f"{row['temp_file_warnings']} bodies to temp files")
     return "; ".join(flags)
+
+
+def http2_section(by_id: dict) -> list[str]:
+    """HTTP/2 (H2 rows) beside HTTP/1.1 (P1 rows), one line per system: the same body and 64
+    requests in flight, carried by 8 connections × 8 streams instead of 64 connections."""
+    present = [s for s in H2_SYSTEMS if f"H2-{s}" in by_id]
+    if not present:
+        return []
+    lines = ["## HTTP/2 beside HTTP/1.1 (H2 vs P1)", "",
+             "| system | HTTP/1.1 req/s per core (P1) | HTTP/2 req/s per core (H2) | H2 / P1 "
+             "| HTTP/2 per core × nginx | HTTP/2 p50 / p99 ms | H2 connections × streams | flags |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
+    for s in present:
+        h2 = by_id[f"H2-{s}"]
+        d = h2.get("derived", {})
+        p1 = _get(by_id, f"P1-{s}", "requests_per_core")
+        mine = _get(by_id, f"H2-{s}", "requests_per_core")
+        r = _ratio(mine, p1)
+        rn = _ratio(mine, _get(by_id, "H2-nginx", "requests_per_core"))
+        lg = h2.get("loadgen") or {}
+        shape = (f"{lg['connections']} × {lg.get('streams', 1)}"
+                 if isinstance(lg.get("connections"), int) else "—")
+        lines.append(
+            f"| {s} | {_f(p1)} | {_f(mine)} | {f'{r:.2f}×' if r is not None else '—'} | "
+            f"{f'{rn:.2f}×' if rn is not None else '—'} | "
+            f"{_f(d.get('p50_ms'), 2)} / {_f(d.get('p99_ms'), 2)} | {shape} | {_flags(h2)} |")
+    lines += ["", "Same remote-write body and 64 requests in flight as P1; `mla-loadgen --http2` "
+              "offers ALPN h2 only (a server that does not select it fails the row), and every "
+              "system still speaks HTTP/1.1 to the sink.", ""]
+    return lines
 
 
 def write_markdown(latest: dict, path: str) -> None:
@@ -464,9 +498,9 @@ def write_markdown(latest: dict, path: str) -> None:
         r = _ratio(mine, ref)
         return f"{r:.2f}×" if r is not None else "—"
 
-    tput = [r for r in rows if r["goal"] in ("P1", "P2", "P6", "P7")]
+    tput = [r for r in rows if r["goal"] in ("P1", "H2", "P2", "P6", "P7")]
     if tput:
-        lines += ["## Throughput (P1, P2, P6, P7)", "",
+        lines += ["## Throughput (P1, H2, P2, P6, P7)", "",
                   "| row | req/s | samples/s | MB/s | SUT cores | req/s per core | per core × nginx "
                   "| p50 ms | p99 ms | loadgen cores | sink cores | flags |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -480,6 +514,8 @@ def write_markdown(latest: dict, path: str) -> None:
                 f"{_f(d.get('p50_ms'), 2)} | {_f(d.get('p99_ms'), 2)} | "
                 f"{_f(d.get('loadgen_cores'), 2)} | {_f(d.get('sink_cores'), 2)} | {_flags(r)} |")
         lines.append("")
+
+    lines += http2_section(by_id)
 
     cross = [r for r in rows if r["goal"] == "AB"]
     if cross:

@@ -6,7 +6,8 @@
 #                     [--sink read|discard] [--no-netns] [--keep]
 #
 #   --quick      a smoke version, ~2 minutes (1 s per measurement, 300 instead of 10,000 connections)
-#   --only       goals to run: P1..P7 and AB (the ApacheBench cross-check); default all
+#   --only       goals to run: P1..P7, H2 (the P1 load over HTTP/2) and AB (the ApacheBench
+#                cross-check); default all
 #   --systems    systems to run (default mla-gateway,nginx,nginx-kkp,haproxy)
 #   --sink       read: the sink reads each whole body before answering 204 (default when
 #                nginx's echo module is installed); discard: plain `return 204;`
@@ -43,7 +44,7 @@ for a in "$@"; do [[ $a != --in-netns ]] && SHOWN_ARGS+=("$a"); done
 
 QUICK=0 ONLY="" SYSTEMS="mla-gateway,nginx,nginx-kkp,haproxy" SINK_MODE=auto NETNS=auto KEEP=0
 IN_NETNS=0
-usage() { sed -n '2,14p' "$BENCH/run.sh" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$BENCH/run.sh" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
@@ -90,6 +91,9 @@ else
   DUR=10 WARM=1s IDLE_N=10000 TENANTS=10000 P6_CONNS=10000 HOLD=4 CONNECT_ALLOW=60
 fi
 CONNS=64  # P1/P2/P3/P5/P7 and ab: 64 keep-alive connections
+# H2: the P1 load over HTTP/2, as an HTTP/2 client sends it: 8 connections × 8 concurrent
+# streams, so 64 requests in flight as in P1.
+H2_CONNS=8 H2_STREAMS=8
 
 # Ask for the hard fd limit (20,000 here): P4/P6 hold 10,000 connections in the SUT and in the
 # load generator. HAProxy checks for 2 fds per connection at start-up (haproxy.cfg.in).
@@ -293,37 +297,50 @@ system_available() {
   esac
 }
 
-# preflight PATH SCAN: one request through the SUT must reach the sink (204) with X-Scope-OrgID
-# taken from the client certificate (tenant-a), not the spoofed value the client sends. Where
-# nothing inspects the body (SCAN false) it is 256 KiB of random bytes, so that body buffering
-# (temp files, buffer sizes) is exercised too; otherwise a valid empty body.
+# preflight PATH SCAN PROTOCOL: one request through the SUT must reach the sink (204) with
+# X-Scope-OrgID taken from the client certificate (tenant-a), not the spoofed value the client
+# sends. Where nothing inspects the body (SCAN false) it is 256 KiB of random bytes, so that body
+# buffering (temp files, buffer sizes) is exercised too; otherwise a valid empty body. PROTOCOL
+# h2: the request must also have been carried by HTTP/2 (curl's ALPN offers h2 first).
 preflight() {
-  local path=$1 scan=$2 code seen encoding=() body=$RUN/empty.snappy
+  local path=$1 scan=$2 protocol=$3 code seen version encoding=() body=$RUN/empty.snappy
   [[ $path == /api/* ]] && encoding=(-H 'Content-Encoding: snappy')
   [[ $scan == false ]] && body=$RUN/random-256k.bin
-  code=$(curl -sS --max-time 3 --cacert "$CA_CERT" --cert "$CLIENT_CERT" --key "$CLIENT_KEY" \
+  local http=(--http1.1)
+  [[ $protocol == h2 ]] && http=(--http2)
+  read -r code version < <(curl -sS --max-time 3 "${http[@]}" --cacert "$CA_CERT" \
+    --cert "$CLIENT_CERT" --key "$CLIENT_KEY" \
     -H 'X-Scope-OrgID: spoofed' -H 'Content-Type: application/x-protobuf' "${encoding[@]}" \
     --data-binary @"$body" -D "$SUT_DIR/preflight.headers" -o /dev/null \
-    -w '%{http_code}' "https://127.0.0.1:$SUT_PORT$path" 2>>"$SUT_DIR/preflight.err") || true
+    -w '%{http_code} %{http_version}\n' "https://127.0.0.1:$SUT_PORT$path" \
+    2>>"$SUT_DIR/preflight.err" || true) || true
   seen=$(tr -d '\r' <"$SUT_DIR/preflight.headers" 2>/dev/null |
     awk -F': ' 'tolower($1)=="x-sink-scope-orgid"{print $2}')
-  PREFLIGHT="status=$code tenant_at_sink=${seen:-none}"
-  [[ $code == 204 && $seen == tenant-a ]]
+  PREFLIGHT="status=${code:-none} http_version=${version:-none} tenant_at_sink=${seen:-none}"
+  [[ $code == 204 && $seen == tenant-a ]] || return 1
+  [[ $protocol != h2 || $version == 2 ]]
 }
 
-# start_sut SYSTEM ROW SCAN PATH: render, check and start SYSTEM on CPU 0; wait until a request
-# passes preflight (at most 10 s). Returns 1 (with a note) if it does not come up.
+# start_sut SYSTEM ROW SCAN PATH [PROTOCOL]: render, check and start SYSTEM on CPU 0; wait until
+# a request passes preflight (at most 10 s). Returns 1 (with a note) if it does not come up.
+# PROTOCOL h2 (default http/1.1) turns HTTP/2 on: mla-gateway `server.http2: true`, nginx
+# `listen ... ssl http2`, HAProxy `alpn h2,http/1.1` (each keeps HTTP/1.1 to the sink).
 start_sut() {
-  local system=$1 row=$2 scan=$3 path=$4 conf i
+  local system=$1 row=$2 scan=$3 path=$4 protocol=${5:-http/1.1} conf i
   SUT_DIR=$RUN/$row
   mkdir -p "$SUT_DIR"
   SUT_PORT=$(free_port)
   local common=("RUN_DIR=$SUT_DIR" "PORT=$SUT_PORT" "SINK_PORT=$SINK_PORT" "CA_CERT=$CA_CERT"
     "SERVER_CERT=$SERVER_CERT" "SERVER_KEY=$SERVER_KEY")
+  local gateway_http2=false nginx_http2="" haproxy_alpn=http/1.1
+  if [[ $protocol == h2 ]]; then
+    gateway_http2=true nginx_http2="http2 " haproxy_alpn=h2,http/1.1
+  fi
   case $system in
     mla-gateway)
       conf=$SUT_DIR/mla-gateway.yaml
-      render "$BENCH/peers/mla-gateway.yaml.in" "$conf" "${common[@]}" "SCAN=$scan"
+      render "$BENCH/peers/mla-gateway.yaml.in" "$conf" "${common[@]}" "SCAN=$scan" \
+        "HTTP2=$gateway_http2"
       "$GATEWAY_BIN" --config.file="$conf" --check-config >"$SUT_DIR/check.log" 2>&1 || {
         note "$row: mla-gateway --check-config failed: $(tail -n 3 "$SUT_DIR/check.log" | tr '\n' ' ')"
         return 1
@@ -336,7 +353,7 @@ start_sut() {
       mkdir -p "$SUT_DIR/nginx-tmp" "$SUT_DIR/nginx-kkp-tmp"
       chmod 1777 "$SUT_DIR/nginx-tmp" "$SUT_DIR/nginx-kkp-tmp"
       if [[ $system == nginx ]]; then
-        render "$BENCH/peers/nginx.conf.in" "$conf" "${common[@]}"
+        render "$BENCH/peers/nginx.conf.in" "$conf" "${common[@]}" "HTTP2=$nginx_http2"
       else
         render "$BENCH/peers/nginx-kkp.conf.in" "$conf" "${common[@]}" "TENANT=tenant-a"
       fi
@@ -349,7 +366,8 @@ start_sut() {
       ;;
     haproxy)
       conf=$SUT_DIR/haproxy.cfg
-      render "$BENCH/peers/haproxy.cfg.in" "$conf" "${common[@]}" "HAPROXY_MAXCONN=$HAPROXY_MAXCONN"
+      render "$BENCH/peers/haproxy.cfg.in" "$conf" "${common[@]}" "HAPROXY_MAXCONN=$HAPROXY_MAXCONN" \
+        "ALPN=$haproxy_alpn"
       cp "$RUN/pki/haproxy-server.pem" "$SUT_DIR/haproxy-server.pem"
       "$HAPROXY_BIN" -c -q -f "$conf" >"$SUT_DIR/check.log" 2>&1 || {
         note "$row: haproxy -c failed: $(tail -n 3 "$SUT_DIR/check.log" | tr '\n' ' ')"
@@ -367,7 +385,7 @@ start_sut() {
       stop_proc "$SUT_PID"
       return 1
     fi
-    preflight "$path" "$scan" && return 0
+    preflight "$path" "$scan" "$protocol" && return 0
     sleep 0.1
   done
   note "$row: $system failed the pre-flight request on $path ($PREFLIGHT)"
@@ -416,9 +434,11 @@ failed_row() {  # failed_row ROW GOAL SYSTEM REASON
 }
 
 # loadgen_row ROW GOAL SYSTEM SCAN PATH TIMEOUT -- LOADGEN ARGS...
+# Goal H2 starts the SUT with HTTP/2 on (start_sut PROTOCOL h2); its LOADGEN ARGS say --http2.
 loadgen_row() {
-  local row=$1 goal=$2 system=$3 scan=$4 path=$5 limit=$6
+  local row=$1 goal=$2 system=$3 scan=$4 path=$5 limit=$6 protocol=http/1.1
   shift 7
+  [[ $goal == H2 ]] && protocol=h2
   if [[ -z $LOADGEN_BIN ]]; then
     failed_row "$row" "$goal" "$system" "skipped: mla-loadgen not built (build/bin/mla-loadgen)"
     return 0
@@ -428,7 +448,7 @@ loadgen_row() {
     return 0
   fi
   limit=$(cap_to_budget "$limit")
-  start_sut "$system" "$row" "$scan" "$path" || {
+  start_sut "$system" "$row" "$scan" "$path" "$protocol" || {
     row_json "$row" "$goal" "$system" none --set "error=did not start or failed pre-flight"
     return 0
   }
@@ -656,6 +676,7 @@ json.dump({
     "binaries": {"mla-gateway": "$GATEWAY_BIN", "mla-loadgen": "$LOADGEN_BIN",
                  "mla-physical-limit": "$PHYS_BIN"},
     "parameters": {"duration_s": $DUR, "warmup": "$WARM", "connections": $CONNS,
+                   "h2_connections": $H2_CONNS, "h2_streams": $H2_STREAMS,
                    "idle_connections": $IDLE_N, "tenants": $TENANTS, "p6_connections": $P6_CONNS,
                    "nofile": $NOFILE, "haproxy_maxconn": $HAPROXY_MAXCONN, "budget_s": $BUDGET},
     "pinning": "system under test: CPU 0 (one worker); sink and load generator: CPU 1",
@@ -678,6 +699,17 @@ if want_goal P1; then
     run_system "$s" || continue
     loadgen_row "P1-$s" P1 "$s" false /api/v1/push "$MEASURE" -- --payload rw1 --series 2000 \
       --mode closed --connections "$CONNS" --duration "${DUR}s" --warmup "$WARM"
+  done
+fi
+
+# H2: the P1 load over HTTP/2 (ALPN h2 on the client side, HTTP/1.1 to the sink), 8 connections
+# × 8 streams = 64 requests in flight; RESULTS.md puts each system's H2 row beside its P1 row.
+if want_goal H2; then
+  for s in mla-gateway nginx haproxy; do
+    run_system "$s" || continue
+    loadgen_row "H2-$s" H2 "$s" false /api/v1/push "$MEASURE" -- --http2 --payload rw1 \
+      --series 2000 --mode closed --connections "$H2_CONNS" --streams "$H2_STREAMS" \
+      --duration "${DUR}s" --warmup "$WARM"
   done
 fi
 

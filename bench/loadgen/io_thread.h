@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "bench/loadgen/connection.h"
+#include "bench/loadgen/client_connection.h"
 #include "bench/loadgen/stats.h"
 #include "gateway/common/asio.h"
 
@@ -38,9 +38,12 @@ class IoThread {
   std::thread thread_;
 
  public:
-  std::vector<std::unique_ptr<Connection>> connections;  // closed/open/idle: this thread's share
-  std::deque<Connection*> free_connections;  // closed mode: connections no worker holds, FIFO
-  std::uint64_t next_index = 0;              // open: next request; handshake: next connection
+  // closed/open/idle: this thread's share of the connections.
+  std::vector<std::unique_ptr<ClientConnection>> connections;
+  // closed mode: stream slots no worker holds, FIFO; a connection appears once per stream it
+  // may carry (--streams; 1 for HTTP/1.1).
+  std::deque<ClientConnection*> free_connections;
+  std::uint64_t next_index = 0;  // open: next request; handshake: next connection
   Stats stats;
 };
 

@@ -1,6 +1,6 @@
-// mla-loadgen: mTLS HTTP/1.1 load generator for the gateway benchmark (bench/loadgen/README.md).
-// Exit status: 0 the run happened (error responses are reported, not fatal), 1 it could not run
-// (unusable files, no connection), 2 usage.
+// mla-loadgen: mTLS HTTP/1.1 and HTTP/2 load generator for the gateway benchmark
+// (bench/loadgen/README.md). Exit status: 0 the run happened (error responses are reported, not
+// fatal), 1 it could not run (unusable files, no connection), 2 usage.
 #include <sys/resource.h>
 
 #include <chrono>

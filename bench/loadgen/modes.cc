@@ -5,6 +5,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "bench/loadgen/h2_connection.h"
+#include "bench/loadgen/http1_connection.h"
+
 namespace mla::bench {
 namespace {
 
@@ -25,9 +28,14 @@ std::uint64_t micros_between(Clock::time_point from, Clock::time_point to) {
       std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
 }
 
-// Books one finished exchange: a failure always, a response only inside the measured window.
+// Books one finished exchange: a failure (or refusal) always, a response only inside the
+// measured window.
 void book(IoThread& thread, const LoadPlan& plan, const Exchange& exchange,
           Clock::time_point latency_from) {
+  if (exchange.refused) {
+    ++thread.stats.refused;
+    return;
+  }
   if (exchange.failure != Failure::kNone) {
     thread.stats.count_failure(exchange.failure, exchange.error);
     return;
@@ -38,9 +46,22 @@ void book(IoThread& thread, const LoadPlan& plan, const Exchange& exchange,
   }
 }
 
-// Opens `connection` if it is not open; false (failure counted) if that failed.
-awaitable<bool> ensure_open(IoThread& thread, Connection& connection) {
+// Connection `index` of the run (it presents tenant certificate index % tenants).
+std::unique_ptr<ClientConnection> make_connection(const LoadPlan& plan,
+                                                  asio::any_io_executor executor,
+                                                  std::size_t index) {
+  if (plan.options.http2) {
+    return std::make_unique<H2Connection>(std::move(executor), plan.endpoint, plan.tls, index);
+  }
+  return std::make_unique<Http1Connection>(std::move(executor), plan.endpoint, plan.tls, index);
+}
+
+// Opens `connection` if it is not open; false (failure counted) if that failed. With HTTP/2,
+// another worker may be opening it already: then this one waits for that open, which that
+// worker counts.
+awaitable<bool> ensure_open(IoThread& thread, ClientConnection& connection) {
   if (connection.is_open()) co_return true;
+  if (connection.is_opening()) co_return co_await connection.wait_opened();
   const bool reconnect = connection.ever_opened();
   const Failure failure = co_await connection.open();
   if (failure != Failure::kNone) {
@@ -73,7 +94,7 @@ awaitable<void> opener(IoThread& thread, const LoadPlan& plan,
   // phase alone can outlast those timeouts. Idle mode sends nothing.
   const bool prime = plan.options.mode != Mode::kIdle;
   while (phase->next < thread.connections.size()) {
-    Connection& connection = *thread.connections[phase->next++];
+    ClientConnection& connection = *thread.connections[phase->next++];
     const Failure failure = co_await connection.open();
     if (failure != Failure::kNone) {
       thread.stats.count_failure(failure, connection.last_error());
@@ -83,7 +104,11 @@ awaitable<void> opener(IoThread& thread, const LoadPlan& plan,
     ++thread.stats.established;
     if (prime) {
       const Exchange exchange = co_await connection.exchange(plan.request);
-      thread.stats.count_failure(exchange.failure, exchange.error);
+      if (exchange.refused) {
+        ++thread.stats.refused;
+      } else {
+        thread.stats.count_failure(exchange.failure, exchange.error);
+      }
     }
   }
   if (--phase->running == 0) plan.control.thread_ready(phase->established);
@@ -94,8 +119,8 @@ awaitable<void> opener(IoThread& thread, const LoadPlan& plan,
 awaitable<void> closed_worker(IoThread& thread, const LoadPlan& plan) {
   asio::steady_timer backoff(thread.executor());
   for (;;) {
-    // Never empty: a thread has at least as many connections as workers.
-    Connection* connection = thread.free_connections.front();
+    // Never empty: a thread has at least as many stream slots as workers.
+    ClientConnection* connection = thread.free_connections.front();
     thread.free_connections.pop_front();
     if (!co_await ensure_open(thread, *connection)) {
       thread.free_connections.push_back(connection);
@@ -111,7 +136,7 @@ awaitable<void> closed_worker(IoThread& thread, const LoadPlan& plan) {
 
 // --- open ---------------------------------------------------------------------------------
 
-awaitable<void> open_worker(IoThread& thread, const LoadPlan& plan, Connection& connection) {
+awaitable<void> open_worker(IoThread& thread, const LoadPlan& plan, ClientConnection& connection) {
   asio::steady_timer timer(thread.executor());
   const double nanos_per_request = 1e9 / plan.options.rate;
   for (;;) {
@@ -141,18 +166,19 @@ awaitable<void> handshake_worker(IoThread& thread, const LoadPlan& plan) {
     // Connection n of the run (over all threads) presents tenant certificate n % tenants.
     const std::uint64_t n = thread.next_index;
     thread.next_index += static_cast<std::uint64_t>(plan.threads);
-    Connection connection(thread.executor(), plan.endpoint, plan.tls, n);
+    const std::unique_ptr<ClientConnection> connection =
+        make_connection(plan, thread.executor(), n);
     const Clock::time_point started = Clock::now();
-    const Failure failure = co_await connection.open();
+    const Failure failure = co_await connection->open();
     if (failure != Failure::kNone) {
-      thread.stats.count_failure(failure, connection.last_error());
+      thread.stats.count_failure(failure, connection->last_error());
       if (failure == Failure::kConnect) co_await pause(backoff, kRetryBackoff);
       continue;
     }
     ++thread.stats.established;
-    const Exchange exchange = co_await connection.exchange(plan.close_request);
+    const Exchange exchange = co_await connection->exchange(plan.close_request);
     book(thread, plan, exchange, started);
-    connection.close();
+    connection->close();
   }
 }
 
@@ -175,9 +201,12 @@ void spawn_workers(IoThread& thread, const LoadPlan& plan) {
   thread.next_index = static_cast<std::uint64_t>(thread.index());
   switch (options.mode) {
     case Mode::kClosed: {
+      // Slot order 0, 1, .., n-1, 0, 1, ..: the first requests spread over all connections.
       thread.free_connections.clear();
-      for (auto& connection : thread.connections) {
-        thread.free_connections.push_back(connection.get());
+      for (int stream = 0; stream < options.streams; ++stream) {
+        for (auto& connection : thread.connections) {
+          thread.free_connections.push_back(connection.get());
+        }
       }
       const int workers = share_of(options.inflight, thread.index(), plan.threads);
       for (int i = 0; i < workers; ++i) {
@@ -187,7 +216,9 @@ void spawn_workers(IoThread& thread, const LoadPlan& plan) {
     }
     case Mode::kOpen:
       for (auto& connection : thread.connections) {
-        asio::co_spawn(thread.executor(), open_worker(thread, plan, *connection), asio::detached);
+        for (int stream = 0; stream < options.streams; ++stream) {
+          asio::co_spawn(thread.executor(), open_worker(thread, plan, *connection), asio::detached);
+        }
       }
       break;
     case Mode::kHandshake: {
@@ -205,8 +236,8 @@ void spawn_workers(IoThread& thread, const LoadPlan& plan) {
 
 void create_connections(IoThread& thread, const LoadPlan& plan) {
   for (int i = thread.index(); i < plan.options.connections; i += plan.threads) {
-    thread.connections.push_back(std::make_unique<Connection>(
-        thread.executor(), plan.endpoint, plan.tls, static_cast<std::size_t>(i)));
+    thread.connections.push_back(
+        make_connection(plan, thread.executor(), static_cast<std::size_t>(i)));
   }
 }
 

@@ -2,9 +2,11 @@
 //   connect phase (closed/open/idle): open the thread's connections, a bounded number at a time,
 //              and (closed/open) send one uncounted request on each;
 //   closed:    each worker sends the next request as soon as the previous answer arrived, taking
-//              connections round-robin from the thread's free list;
+//              connections round-robin from the thread's free list (with --http2, a connection
+//              is in that list once per stream, so up to --streams workers share it);
 //   open:      request k is due at start + k/rate; a free connection's worker takes the next due
 //              request and its latency runs from the intended time (no coordinated omission);
+//              with --http2 each connection has --streams workers;
 //   handshake: every request on a new connection (full handshake), closed after the answer.
 // Idle mode is the connect phase alone (nothing sent); the controller then holds the
 // connections.
@@ -22,7 +24,7 @@ namespace mla::bench {
 struct LoadPlan {
   const Options& options;
   const RequestTemplate& request;        // keep-alive request
-  const RequestTemplate& close_request;  // handshake mode: with Connection: close
+  const RequestTemplate& close_request;  // handshake mode: with Connection: close (HTTP/1.1)
   tcp::endpoint endpoint;
   ClientTls* tls;  // nullptr: --plain
   RunControl& control;

@@ -88,7 +88,7 @@ int usage_error(const std::string& message) {
 
 std::optional<int> parse_options(int argc, char** argv, Options& out) {
   CLI::App app{
-      "mla-loadgen: mTLS HTTP/1.1 load generator for remote-write and Loki push "
+      "mla-loadgen: mTLS HTTP/1.1 and HTTP/2 load generator for remote-write and Loki push "
       "(bench/loadgen/README.md)"};
   std::string duration_text = "10s";
   std::string warmup_text = "1s";
@@ -128,8 +128,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& out) {
       ->check(CLI::Range(1, 1'000'000))
       ->default_val(64);
   auto* inflight = app.add_option("--inflight", out.inflight,
-                                  "closed: requests in flight (default = --connections); fewer "
-                                  "than the connections take them round-robin")
+                                  "closed: requests in flight (default = --connections × "
+                                  "--streams); fewer take the connections round-robin")
                        ->check(CLI::Range(1, 1'000'000));
   app.add_option("--rate", out.rate, "open: requests per second, at fixed intended times")
       ->check(CLI::Range(0.001, 1e9));
@@ -146,6 +146,13 @@ std::optional<int> parse_options(int argc, char** argv, Options& out) {
                       ->check(CLI::Range(1, 10'000'000));
   app.add_option("--tenant-ca-cert", out.tenant_ca_cert, "CA certificate signing --tenants certs");
   app.add_option("--tenant-ca-key", out.tenant_ca_key, "Key of --tenant-ca-cert");
+  app.add_flag("--http2", out.http2,
+               "HTTP/2: offer ALPN h2 only (fail if the server does not select it), one stream "
+               "per request");
+  auto* streams = app.add_option("--streams", out.streams,
+                                 "--http2, closed/open: concurrent streams per connection")
+                      ->check(CLI::Range(1, 1000))
+                      ->default_val(1);
   app.add_option("--threads", out.threads, "I/O threads")
       ->check(CLI::Range(1, 1024))
       ->default_val(1);
@@ -185,14 +192,25 @@ std::optional<int> parse_options(int argc, char** argv, Options& out) {
   if (out.duration.count() == 0 && out.requests == 0 && out.mode != Mode::kIdle) {
     return usage_error("nothing bounds the run: give --duration or --requests");
   }
-  if (inflight->count() == 0) out.inflight = out.connections;
-  if (out.inflight > out.connections) {
-    return usage_error("--inflight " + std::to_string(out.inflight) + " exceeds --connections " +
-                       std::to_string(out.connections));
+  if (streams->count() > 0 && !out.http2) return usage_error("--streams needs --http2");
+  if (out.http2 && out.plain) {
+    return usage_error("--http2 needs TLS (h2 is negotiated by ALPN; h2c is not supported)");
+  }
+  if (out.streams > 1 && (out.mode == Mode::kHandshake || out.mode == Mode::kIdle)) {
+    return usage_error(
+        "--streams applies to closed and open mode (handshake: one request per "
+        "connection; idle: none)");
+  }
+  const long long slots = static_cast<long long>(out.connections) * out.streams;
+  if (slots > 10'000'000) return usage_error("--connections × --streams over 10,000,000");
+  if (inflight->count() == 0) out.inflight = static_cast<int>(slots);
+  if (out.inflight > slots) {
+    return usage_error("--inflight " + std::to_string(out.inflight) +
+                       " exceeds --connections × --streams (" + std::to_string(slots) + ")");
   }
   if (out.mode == Mode::kOpen && out.rate <= 0) return usage_error("--mode open needs --rate");
   if (out.mode != Mode::kOpen) out.rate = 0;
-  if (out.mode != Mode::kClosed) out.inflight = out.connections;
+  if (out.mode != Mode::kClosed) out.inflight = static_cast<int>(slots);
   if (tenants->count() > 0 && (out.tenant_ca_cert.empty() || out.tenant_ca_key.empty())) {
     return usage_error("--tenants needs --tenant-ca-cert and --tenant-ca-key");
   }

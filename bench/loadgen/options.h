@@ -32,7 +32,7 @@ struct Options {
   std::size_t loki_bytes = std::size_t{1} << 20;
   Mode mode = Mode::kClosed;
   int connections = 64;
-  int inflight = 64;  // closed mode; = connections unless given
+  int inflight = 64;  // closed mode; = connections × streams unless given
   double rate = 0;    // open mode, requests per second
   // The run ends at whichever bound comes first; zero means "no bound of this kind". Without
   // --requests the duration defaults to 10 s; with --requests alone, only the count bounds it.
@@ -44,6 +44,10 @@ struct Options {
   std::string tenant_ca_cert;
   std::string tenant_ca_key;
   int threads = 1;
+  // --http2: ALPN h2 and HTTP/2 streams instead of HTTP/1.1. `streams`: concurrent streams per
+  // connection (closed/open mode; 1 without --http2).
+  bool http2 = false;
+  int streams = 1;
   std::string json_out;
   bool quiet = false;
   bool plain = false;

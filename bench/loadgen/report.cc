@@ -32,6 +32,8 @@ nlohmann::json report_json(const Options& options, const Body& body, const RunRe
       {"target", options.target},
       {"path", options.path},
       {"mode", mode_name(options.mode)},
+      {"protocol", options.http2 ? "h2" : "http/1.1"},
+      {"streams", options.streams},
       {"payload", payload_name(options.payload)},
       {"body_bytes", body.bytes.size()},
       {"raw_bytes", body.raw_bytes},
@@ -54,6 +56,7 @@ nlohmann::json report_json(const Options& options, const Body& body, const RunRe
         {"tls", stats.tls_errors},
         {"io", stats.io_errors},
         {"reconnects", stats.reconnects}}},
+      {"refused_requests", stats.refused},
       {"first_errors", first_errors},
       {"requests_per_second", per_second(requests, seconds)},
       {"samples_per_second", per_second(static_cast<double>(samples), seconds)},
@@ -81,12 +84,13 @@ nlohmann::json report_json(const Options& options, const Body& body, const RunRe
 void print_summary(std::ostream& out, const nlohmann::json& r) {
   char line[512];
   std::snprintf(line, sizeof(line),
-                "mla-loadgen: %s mode, %s body %llu B -> %s%s, %d connections, %d in flight, "
-                "%d thread(s)\n",
-                r["mode"].get<std::string>().c_str(), r["payload"].get<std::string>().c_str(),
-                r["body_bytes"].get<unsigned long long>(), r["target"].get<std::string>().c_str(),
-                r["path"].get<std::string>().c_str(), r["connections"].get<int>(),
-                r["inflight"].get<int>(), r["threads"].get<int>());
+                "mla-loadgen: %s mode, %s, %s body %llu B -> %s%s, %d connections x %d "
+                "stream(s), %d in flight, %d thread(s)\n",
+                r["mode"].get<std::string>().c_str(), r["protocol"].get<std::string>().c_str(),
+                r["payload"].get<std::string>().c_str(), r["body_bytes"].get<unsigned long long>(),
+                r["target"].get<std::string>().c_str(), r["path"].get<std::string>().c_str(),
+                r["connections"].get<int>(), r["streams"].get<int>(), r["inflight"].get<int>(),
+                r["threads"].get<int>());
   out << line;
   if (r["mode"] == "idle") {
     std::snprintf(line, sizeof(line), "  %llu connections established, held %.2f s\n",
@@ -119,6 +123,9 @@ void print_summary(std::ostream& out, const nlohmann::json& r) {
   const auto& e = r["errors"];
   out << "\n  errors: connect " << e["connect"] << ", tls " << e["tls"] << ", io " << e["io"]
       << "; reconnects " << e["reconnects"] << "\n";
+  if (r["refused_requests"] != 0) {
+    out << "  refused by the server unprocessed (HTTP/2): " << r["refused_requests"] << "\n";
+  }
   for (const auto& [kind, message] : r["first_errors"].items()) {
     out << "  first " << kind << " error: " << message.get<std::string>() << "\n";
   }

@@ -1,5 +1,7 @@
 #include "bench/loadgen/request.h"
 
+#include <cctype>
+
 namespace mla::bench {
 
 Body make_body(const Options& options) {
@@ -14,20 +16,33 @@ Body make_body(const Options& options) {
 
 RequestTemplate::RequestTemplate(const Options& options, const Body& body, bool close)
     : body_(body.bytes) {
+  std::vector<HeaderField> fields{{"User-Agent", "mla-loadgen"},
+                                  {"Content-Type", body.content_type}};
+  if (!body.content_encoding.empty())
+    fields.emplace_back("Content-Encoding", body.content_encoding);
+  if (options.payload == PayloadKind::kRw1) {
+    fields.emplace_back("X-Prometheus-Remote-Write-Version", "0.1.0");
+  } else if (options.payload == PayloadKind::kRw2) {
+    fields.emplace_back("X-Prometheus-Remote-Write-Version", "2.0.0");
+  }
+  const std::string content_length = std::to_string(body.bytes.size());
+
   head_ = "POST " + options.path + " HTTP/1.1\r\n";
   head_ += "Host: " + options.target + "\r\n";
-  head_ += "User-Agent: mla-loadgen\r\n";
-  head_ += "Content-Type: " + body.content_type + "\r\n";
-  if (!body.content_encoding.empty()) {
-    head_ += "Content-Encoding: " + body.content_encoding + "\r\n";
-  }
-  if (options.payload == PayloadKind::kRw1) {
-    head_ += "X-Prometheus-Remote-Write-Version: 0.1.0\r\n";
-  } else if (options.payload == PayloadKind::kRw2) {
-    head_ += "X-Prometheus-Remote-Write-Version: 2.0.0\r\n";
-  }
+  for (const auto& [name, value] : fields) head_ += name + ": " + value + "\r\n";
   if (close) head_ += "Connection: close\r\n";
-  head_ += "Content-Length: " + std::to_string(body.bytes.size()) + "\r\n\r\n";
+  head_ += "Content-Length: " + content_length + "\r\n\r\n";
+
+  h2_headers_ = {{":method", "POST"},
+                 {":scheme", "https"},
+                 {":authority", options.target},
+                 {":path", options.path}};
+  for (const auto& [name, value] : fields) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    h2_headers_.emplace_back(std::move(lower), value);
+  }
+  h2_headers_.emplace_back("content-length", content_length);
 }
 
 }  // namespace mla::bench

@@ -28,6 +28,19 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
   return to > from ? std::chrono::duration<double>(to - from).count() : 0.0;
 }
 
+// Says why nothing could be measured, with the first error (e.g. "the server did not select
+// ALPN h2") so that a wrong setup is obvious without reading the JSON.
+void report_no_connection(const Options& options, const Stats& stats) {
+  std::cerr << "mla-loadgen: no connection to " << options.target << " could be established";
+  for (const std::string& error : stats.first_error) {
+    if (!error.empty()) {
+      std::cerr << ": " << error;
+      break;
+    }
+  }
+  std::cerr << "\n";
+}
+
 }  // namespace
 
 int run_load(const Options& options, const Body& body, ClientTls* tls, RunResult& result) {
@@ -67,9 +80,9 @@ int run_load(const Options& options, const Body& body, ClientTls* tls, RunResult
     if (!control.wait_threads_ready(options.threads)) return finish(0);
     result.established = control.established();
     if (result.established == 0) {
-      std::cerr << "mla-loadgen: no connection to " << options.target
-                << " could be established (see errors in the report)\n";
-      return finish(1);
+      const int code = finish(1);
+      report_no_connection(options, result.stats);
+      return code;
     }
   }
 
@@ -96,8 +109,7 @@ int run_load(const Options& options, const Body& body, ClientTls* tls, RunResult
   result.measured_seconds = seconds_between(measure_start, measured_end);
   const int code = finish(0);
   if (options.mode == Mode::kHandshake && result.stats.established == 0) {
-    std::cerr << "mla-loadgen: no connection to " << options.target
-              << " could be established (see errors in the report)\n";
+    report_no_connection(options, result.stats);
     return 1;
   }
   return code;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "bench/loadgen/connection.h"
+#include "bench/loadgen/client_connection.h"
 #include "bench/loadgen/latency_histogram.h"
 
 namespace mla::bench {
@@ -23,6 +23,7 @@ struct Stats {
   std::uint64_t tls_errors = 0;
   std::uint64_t io_errors = 0;
   std::uint64_t reconnects = 0;   // connections re-opened after the server closed them
+  std::uint64_t refused = 0;      // HTTP/2 requests refused unprocessed (Exchange::refused)
   std::uint64_t established = 0;  // successful open()s
   // The first error message of each kind, to say what went wrong (indexed by Failure).
   std::array<std::string, 4> first_error;
@@ -54,6 +55,7 @@ struct Stats {
     tls_errors += other.tls_errors;
     io_errors += other.io_errors;
     reconnects += other.reconnects;
+    refused += other.refused;
     established += other.established;
     for (std::size_t i = 0; i < first_error.size(); ++i) {
       if (first_error[i].empty()) first_error[i] = other.first_error[i];

@@ -26,8 +26,15 @@ std::unique_ptr<ClientTls> ClientTls::create(const Options& options, std::string
   // No resumption: neither a client-side session cache nor tickets.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  static constexpr unsigned char kAlpn[] = "\x08http/1.1";
-  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof(kAlpn) - 1);
+  // One protocol offered, so the server cannot fall back: --http2 fails clearly on a listener
+  // without HTTP/2 instead of measuring HTTP/1.1.
+  static constexpr unsigned char kAlpnHttp11[] = "\x08http/1.1";
+  static constexpr unsigned char kAlpnH2[] = "\x02h2";
+  if (options.http2) {
+    SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2) - 1);
+  } else {
+    SSL_CTX_set_alpn_protos(ctx, kAlpnHttp11, sizeof(kAlpnHttp11) - 1);
+  }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
     error = "cannot load --ca " + options.ca_file + ": " + openssl_error();

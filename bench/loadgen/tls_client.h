@@ -1,7 +1,7 @@
 // Client-side TLS for every connection of a run: one SSL_CTX (creating SSL objects from it is
-// thread-safe) with the server CA, TLS >= 1.2, ALPN http/1.1 and no session resumption (each
-// connection does a full handshake, as a fleet of distinct clients would), plus the per-tenant
-// certificates chosen per connection.
+// thread-safe) with the server CA, TLS >= 1.2, ALPN http/1.1 (h2 alone with --http2) and no
+// session resumption (each connection does a full handshake, as a fleet of distinct clients
+// would), plus the per-tenant certificates chosen per connection.
 #pragma once
 
 #include <openssl/ssl.h>

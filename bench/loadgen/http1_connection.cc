@@ -1,41 +1,33 @@
-#include "bench/loadgen/connection.h"
+#include "bench/loadgen/http1_connection.h"
 
 #include <boost/asio/write.hpp>
 
+#include "bench/loadgen/dial.h"
+
 namespace mla::bench {
 
-Connection::Connection(asio::any_io_executor executor, tcp::endpoint endpoint, ClientTls* tls,
-                       std::size_t index)
+Http1Connection::Http1Connection(asio::any_io_executor executor, tcp::endpoint endpoint,
+                                 ClientTls* tls, std::size_t index)
     : executor_(std::move(executor)),
       endpoint_(std::move(endpoint)),
       tls_config_(tls),
       index_(index) {}
 
-awaitable<Failure> Connection::open() {
+awaitable<Failure> Http1Connection::open() {
   close();
   beast::tcp_stream stream(executor_);
   stream.expires_after(kConnectTimeout);
-  auto [connect_error] = co_await stream.async_connect(endpoint_, kUseTuple);
-  if (connect_error) {
-    last_error_ = connect_error;
+  if (const error_code error = co_await connect_tcp(stream, endpoint_)) {
+    last_error_ = error;
     co_return Failure::kConnect;
   }
-  error_code ignored;
-  stream.socket().set_option(tcp::no_delay(true), ignored);
   if (tls_config_ == nullptr) {
     plain_.emplace(std::move(stream));
   } else {
     tls_.emplace(std::move(stream), tls_config_->context());
-    if (!tls_config_->prepare(tls_->native_handle(), index_)) {
-      last_error_ = asio::error::invalid_argument;
-      close();
-      co_return Failure::kTls;
-    }
     tls_->next_layer().expires_after(kConnectTimeout);
-    auto [handshake_error] =
-        co_await tls_->async_handshake(asio::ssl::stream_base::client, kUseTuple);
-    if (handshake_error) {
-      last_error_ = handshake_error;
+    if (const error_code error = co_await handshake_tls(*tls_, *tls_config_, index_)) {
+      last_error_ = error;
       close();
       co_return Failure::kTls;
     }
@@ -45,7 +37,7 @@ awaitable<Failure> Connection::open() {
   co_return Failure::kNone;
 }
 
-awaitable<Exchange> Connection::exchange(const RequestTemplate& request) {
+awaitable<Exchange> Http1Connection::exchange(const RequestTemplate& request) {
   Exchange result;
   if (!open_) {
     result.failure = Failure::kIo;
@@ -82,7 +74,7 @@ awaitable<Exchange> Connection::exchange(const RequestTemplate& request) {
   co_return result;
 }
 
-void Connection::close() {
+void Http1Connection::close() {
   if (plain_ || tls_) {
     // No TLS close_notify: the peer sees the TCP close, as after a client crash or a timeout.
     error_code ignored;
