@@ -15,6 +15,11 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kWriteGather = 64 * 1024;
 constexpr std::chrono::seconds kTick{1};
+// After an early answer (413, 403, ...) the rest of the request body is read and dropped for a
+// while, as HTTP/1.1's lingering close does: resetting the stream at once makes clients such as
+// curl report a stream error instead of the answer.
+constexpr std::chrono::seconds kLingerTotal{5};
+constexpr std::size_t kLingerMaxBytes = 64 * 1024 * 1024;
 
 ratelimit::MonoTime mono_now() {
   return std::chrono::duration_cast<ratelimit::MonoTime>(
@@ -52,6 +57,7 @@ struct Http2Session::Stream {
   const config::RouteConfig* route = nullptr;
   std::optional<common::RequestTimer> timer;  // after `runtime`: it views a route path
   std::size_t unconsumed = 0;  // DATA bytes whose stream window was not given back yet
+  std::size_t discarded = 0;   // DATA bytes dropped after an early answer
   bool closed = false;         // nghttp2 closed the stream (a serve() task may still run)
   bool answered = false;       // the whole answer was sent
   std::string response_body;
@@ -106,6 +112,7 @@ Http2Session::Http2Session(server::Worker& worker, tls::TlsSocket& stream,
       done_signal_(stream.get_executor()),
       tick_(stream.get_executor()),
       idle_since_(std::chrono::steady_clock::now()) {
+  info_.protocol = "HTTP/2";
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, &Callbacks::begin_frame);
@@ -224,14 +231,30 @@ awaitable<void> Http2Session::watchdog() {
       close_socket();
       break;
     }
+    bool stalled = false;
     for (auto& [id, stream] : streams_) {
-      if (stream->closed || stream->answered || now < stream->deadline) continue;
+      if (stream->closed || now < stream->deadline) continue;
+      if (stream->answered) {  // answered early; the client did not finish its body in time
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+        continue;
+      }
       if (stream->phase == Stream::Phase::kForwarding) continue;  // bounded by the upstream timeout
-      // A body that does not arrive, or an answer the client's window does not let out.
+      // A body that does not arrive, or an answer the client's window does not let out. As a
+      // stalled HTTP/1.1 client loses its connection, this one gets no new streams either.
       log::info("HTTP/2 stream reset", {{"remote", info_.remote},
                                         {"tenant", info_.tenant.tenant},
                                         {"reason", "request_timeout"}});
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      stalled = true;
+    }
+    if (stalled) shut_down_gracefully();
+    const bool forwarding = std::any_of(streams_.begin(), streams_.end(), [](const auto& entry) {
+      return entry.second->phase == Stream::Phase::kForwarding;
+    });
+    if (shutting_down_ && !forwarding && now - shutdown_started_ > server.request_timeout) {
+      // Whatever still holds the connection open after GOAWAY, it is not an answer in the making.
+      close_socket();
+      break;
     }
     const auto idle_limit = opened_stream_ ? server.idle_timeout : server.read_header_timeout;
     if (streams_.empty() && !shutting_down_ && now - idle_since_ > idle_limit) {
@@ -265,6 +288,7 @@ void Http2Session::close_idle() { shut_down_gracefully(); }
 void Http2Session::shut_down_gracefully() {
   if (shutting_down_ || closing_) return;
   shutting_down_ = true;
+  shutdown_started_ = std::chrono::steady_clock::now();
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                         nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
                         nullptr, 0);
@@ -277,6 +301,7 @@ void Http2Session::terminate(std::uint32_t error_code, std::string_view reason) 
                                              {"error", nghttp2_http2_strerror(error_code)},
                                              {"reason", reason}});
   shutting_down_ = true;
+  shutdown_started_ = std::chrono::steady_clock::now();
   nghttp2_session_terminate_session(session_, error_code);
   wake_writer();
 }
@@ -370,6 +395,9 @@ int Http2Session::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data
   Stream* stream = find(stream_id);
   if (stream == nullptr || stream->phase != Stream::Phase::kBody) {
     nghttp2_session_consume_stream(session_, stream_id, length);  // dropped
+    if (stream != nullptr && (stream->discarded += length) > kLingerMaxBytes) {
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
+    }
     return 0;
   }
   auto& body = stream->request.body();
@@ -467,10 +495,9 @@ int Http2Session::on_frame_send(const nghttp2_frame& frame) {
   Stream* stream = find(frame.hd.stream_id);
   if (stream == nullptr) return 0;
   stream->answered = true;
-  if (nghttp2_session_get_stream_remote_close(session_, stream->id) == 0) {
-    // Answered before the request ended (a refusal): the rest of the body is not wanted.
-    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream->id, NGHTTP2_NO_ERROR);
-  }
+  // Answered before the request ended (a refusal): the rest of the body is dropped as it comes
+  // until kLingerTotal, then the stream is reset (NO_ERROR) by the watchdog.
+  stream->deadline = std::chrono::steady_clock::now() + kLingerTotal;
   return 0;
 }
 

@@ -113,6 +113,7 @@ class Http2Session : public server::IdleConnection, public server::BodyReader {
   bool shutting_down_ = false;  // GOAWAY NO_ERROR submitted
   bool opened_stream_ = false;  // a first stream arrived (else read_header_timeout applies)
   std::chrono::steady_clock::time_point idle_since_;
+  std::chrono::steady_clock::time_point shutdown_started_;  // when shutting_down_ was set
   std::optional<std::chrono::steady_clock::time_point> write_started_;  // a write is pending
 };
 

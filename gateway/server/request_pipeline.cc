@@ -148,6 +148,7 @@ awaitable<Forwarded> RequestPipeline::forward(const Runtime& runtime,
   common::request_metrics().count_request(info_.tenant.tenant, route.path, response.result_int());
   http1::strip_hop_by_hop(response);
   log::debug("request", {{"remote", info_.remote},
+                         {"protocol", info_.protocol},
                          {"tenant", info_.tenant.tenant},
                          {"route", route.path},
                          {"upstream", upstream.name},
@@ -169,6 +170,7 @@ Response RequestPipeline::answer(const http::request_header<>& request, const Re
     response.set(http::field::retry_after, std::to_string(refusal.retry_after_seconds));
   }
   log::warn("request rejected", {{"remote", info_.remote},
+                                 {"protocol", info_.protocol},
                                  {"tenant", info_.tenant.tenant},
                                  {"route", route},
                                  {"method", request.method_string()},

@@ -23,8 +23,9 @@ namespace mla::server {
 struct ConnectionInfo {
   tenant::TenantResult tenant;  // resolved at handshake, again after a reload changed the rules
   std::shared_ptr<const tenant::TenantMapper> mapped_by;  // the rules `tenant` came from
-  std::vector<std::string> client_names;  // certificate CN + SAN DNS, for route `clients`
-  std::string remote;                     // "ip:port", for logs
+  std::vector<std::string> client_names;   // certificate CN + SAN DNS, for route `clients`
+  std::string remote;                      // "ip:port", for logs
+  std::string_view protocol = "HTTP/1.1";  // or "HTTP/2", for logs
 };
 
 using Response = http::response<http::string_body>;

@@ -33,13 +33,14 @@ def env(module_gateways, test_pki, tmp_path_factory):
     receiver.stop()
 
 
-def _start_agent(env, name, leaf, ca_file=None):
+def _start_agent(env, name, leaf, ca_file=None, gateway=None, http2=False):
     port = gw.free_port()
     cfg = processes.agent_config(
-        port, f"https://127.0.0.1:{env.gw.port}/api/v1/write",
+        port, f"https://127.0.0.1:{(gateway or env.gw).port}/api/v1/write",
         tls={"ca_file": ca_file or env.pki.ca.cert_file, "cert_file": leaf.cert_file,
              "key_file": leaf.key_file, "server_name": "localhost"},
         external_labels={"agent": name})
+    cfg["remote_write"][0]["enable_http2"] = http2
     agent = processes.Prometheus(env.tmp / name, cfg, agent=True, port=port)
     env.agents.append(agent)
     return agent.start()
@@ -58,6 +59,22 @@ def test_agent_series_arrive_through_gateway(env):
     gw.wait_until(lambda: processes.prom_query(
         env.receiver.url, 'count_over_time(up{agent="good"}[1m]) >= 3'), timeout=30,
         interval=0.5, what="three scrapes of the agent at the receiver")
+
+
+def test_agent_over_http2(env, module_gateways):
+    """With server.http2 on and the agent's enable_http2, Prometheus's own Go HTTP/2 client
+    remote-writes through the gateway: the series arrive and the gateway logged the requests as
+    HTTP/2 (the upstream side stays HTTP/1.1)."""
+    routes = [{"path": "/api/v1/write", "kind": "prometheus_remote_write",
+               "upstream": "receiver"}]
+    g2 = module_gateways.start({"receiver": {"url": env.receiver.url, "timeout": "30s"}},
+                               routes=routes, server={"http2": True}, log_level="debug")
+    _start_agent(env, "h2", env.pki.clients["tenant-a"], gateway=g2, http2=True)
+    gw.wait_until(lambda: processes.prom_query(env.receiver.url, 'up{agent="h2"}'), timeout=60,
+                  interval=0.5, what="the HTTP/2 agent's series at the receiver")
+    forwarded = [line for line in g2.log_text().splitlines() if "msg=request " in line]
+    assert forwarded, "no forwarded request in the gateway log"
+    assert all("protocol=HTTP/2" in line for line in forwarded), forwarded[:3]
 
 
 def test_agent_with_wrong_ca_gets_nothing_through(env):
