@@ -12,7 +12,7 @@ readonly BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libssl-dev libnghttp2-dev libsnappy-dev libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev catch2
-  nlohmann-json3-dev zlib1g-dev
+  nlohmann-json3-dev zlib1g-dev libc-ares-dev
 )
 # Tools for the demo, the integration/e2e tests and the format check.
 readonly TOOL_PACKAGES=(

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gateway/admin/prometheus_text.h"
+#include "gateway/ratelimit/replica_status.h"
 
 namespace mla::admin {
 namespace {
@@ -128,6 +129,19 @@ void certificate_series(TextWriter& out, const tls::CertificateExpiry& certifica
   }
 }
 
+// The divisor of the rate limits and the DNS lookups behind it (limits.replicas_from_dns).
+void replica_series(TextWriter& out, const ratelimit::ReplicaStatus& replicas) {
+  const std::string divisor = name("limits_replicas");
+  out.header(divisor, "gauge",
+             "Gateway replicas the tenant rates are divided by (limits.replicas or DNS).");
+  out.sample(divisor, {}, static_cast<double>(replicas.replicas.load(std::memory_order_relaxed)));
+  const std::string lookups = name("limits_replicas_dns_lookups_total");
+  out.header(lookups, "counter", "Lookups of limits.replicas_from_dns, by result (ok, error).");
+  out.sample(lookups, {{"result", "ok"}}, replicas.dns_lookups_ok.load(std::memory_order_relaxed));
+  out.sample(lookups, {{"result", "error"}},
+             replicas.dns_lookups_error.load(std::memory_order_relaxed));
+}
+
 void lifecycle_series(TextWriter& out, const ServerStatus& status) {
   const std::string ok = name("config_last_reload_successful");
   out.header(ok, "gauge",
@@ -164,6 +178,7 @@ std::string render_metrics(const AdminContext& context) {
   enabled_series(out, context.tenants, context.switches);
   connection_series(out, context.stats);
   certificate_series(out, context.certificates ? context.certificates() : tls::CertificateExpiry{});
+  replica_series(out, ratelimit::replica_status());
   lifecycle_series(out, context.status);
   process_series(out, context.process ? context.process() : std::nullopt);
   return out.take();

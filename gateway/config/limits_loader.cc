@@ -1,5 +1,8 @@
 #include "gateway/config/limits_loader.h"
 
+#include <arpa/inet.h>
+
+#include <string_view>
 #include <utility>
 
 #include "gateway/config/yaml_reader.h"
@@ -44,6 +47,60 @@ void read_queries(SourceMap& where, const YAML::Node& node, const std::string& p
   m.number("burst_requests", out.burst_requests);
 }
 
+// A DNS name: dot-separated labels of 1-63 letters, digits, '-' or '_' (Kubernetes names),
+// at most 253 characters, an optional trailing dot (no search domains then).
+bool is_dns_name(std::string_view name) {
+  if (name.ends_with('.')) name.remove_suffix(1);
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t label = 0;
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok || ++label > 63) return false;
+  }
+  return label != 0;
+}
+
+// "ipv4[:port]" or "[ipv6][:port]" (port 1-65535; 53 when absent), as c-ares takes it: DNS
+// servers are asked by address, so no host names.
+bool is_dns_server(std::string_view text) {
+  std::string host;
+  std::string_view port;
+  int family = AF_INET;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return false;
+    host = std::string(text.substr(1, close - 1));
+    family = AF_INET6;
+    const std::string_view rest = text.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return false;
+    if (!rest.empty()) port = rest.substr(1);
+    if (rest == ":") return false;
+  } else {
+    const auto colon = text.find(':');
+    host = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = text.substr(colon + 1);
+      if (port.empty()) return false;
+    }
+  }
+  unsigned char address[16];
+  if (inet_pton(family, host.c_str(), address) != 1) return false;
+  if (port.empty()) return true;
+  if (port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value >= 1 && value <= 65535;
+}
+
 // {metrics: {...}, logs: {...}, queries: {...}}, each part optional; applied on top of `out`.
 void read_tenant_limits(SourceMap& where, const YAML::Node& node, const std::string& path,
                         TenantLimits& out) {
@@ -79,8 +136,22 @@ void read_overrides(SourceMap& where, const YAML::Node& node, const std::string&
 void read_limits(SourceMap& where, const YAML::Node& node, const std::string& path,
                  ratelimit::LimitsConfig& out) {
   MapReader m(where, node, path,
-              {"replicas", "limited_status", "disabled_status", "defaults", "overrides"});
+              {"replicas", "limited_status", "disabled_status", "defaults", "overrides",
+               "replicas_from_dns", "replicas_dns_interval", "replicas_dns_server"});
   m.uint("replicas", out.replicas);
+  m.string("replicas_from_dns", out.replicas_from_dns);
+  if (!out.replicas_from_dns.empty() && !is_dns_name(out.replicas_from_dns)) {
+    where.fail(m.child("replicas_from_dns"),
+               "invalid DNS name " + quote(out.replicas_from_dns) +
+                   " (want labels of 1-63 characters a-z A-Z 0-9 - _, separated by dots)");
+  }
+  m.duration("replicas_dns_interval", out.replicas_dns_interval);
+  m.string("replicas_dns_server", out.replicas_dns_server);
+  if (!out.replicas_dns_server.empty() && !is_dns_server(out.replicas_dns_server)) {
+    where.fail(m.child("replicas_dns_server"),
+               "invalid DNS server " + quote(out.replicas_dns_server) +
+                   " (want ip:port or [ipv6]:port, the port optional)");
+  }
   m.uint("limited_status", out.limited_status);
   m.uint("disabled_status", out.disabled_status);
   // Defaults first, whatever the document order: overrides are applied on top of them.

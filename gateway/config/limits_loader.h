@@ -1,5 +1,6 @@
-// YAML `limits` section (DESIGN.md §3) -> ratelimit::LimitsConfig: keys, types and value syntax.
-// Ranges (replicas, statuses) and override tenant IDs are checked by the validator.
+// YAML `limits` section (DESIGN.md §3) -> ratelimit::LimitsConfig: keys, types and value syntax
+// (including the replicas_from_dns name and the replicas_dns_server address). Ranges (replicas,
+// statuses, the DNS interval) and override tenant IDs are checked by the validator.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -158,6 +158,13 @@ class Validator {
   void check_limits() {
     const ratelimit::LimitsConfig& l = config_.limits;
     if (l.replicas < 1) where_.fail("limits.replicas", "must be at least 1");
+    // With both set, limits.replicas applies until a lookup succeeded (replica_count.h).
+    if (l.replicas_dns_interval < std::chrono::milliseconds(100)) {
+      where_.fail("limits.replicas_dns_interval", "must be at least 100ms");
+    }
+    if (!l.replicas_dns_server.empty() && l.replicas_from_dns.empty()) {
+      where_.fail("limits.replicas_dns_server", "set limits.replicas_from_dns too (or remove it)");
+    }
     if (l.limited_status != 429 && l.limited_status != 503) {
       where_.fail("limits.limited_status",
                   "must be 429 or 503, got " + std::to_string(l.limited_status));

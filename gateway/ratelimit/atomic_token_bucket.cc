@@ -5,6 +5,12 @@ namespace mla::ratelimit {
 AtomicTokenBucket::AtomicTokenBucket(double rate_per_second, double burst)
     : params_(BucketParams::make(rate_per_second, burst)) {}
 
+AtomicTokenBucket::AtomicTokenBucket(const BucketParams& params, const AtomicTokenBucket& from,
+                                     MonoTime now)
+    : params_(params),
+      zero_ns_(gcra_rescale(from.params_, from.zero_ns_.load(std::memory_order_relaxed),
+                            now.count(), params)) {}
+
 Decision AtomicTokenBucket::try_consume(double cost, MonoTime now) {
   if (params_.unlimited) return {};
   const std::int64_t cost_ns = params_.cost_ns(cost);

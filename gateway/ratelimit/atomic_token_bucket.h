@@ -20,6 +20,9 @@ class AtomicTokenBucket {
  public:
   AtomicTokenBucket(double rate_per_second, double burst);
   explicit AtomicTokenBucket(const BucketParams& params) : params_(params) {}
+  // A bucket with `params` that holds what `from` holds at `now` (gcra_rescale): how a new rate
+  // reaches a live bucket. `from` must not be charged concurrently.
+  AtomicTokenBucket(const BucketParams& params, const AtomicTokenBucket& from, MonoTime now);
   AtomicTokenBucket(const AtomicTokenBucket&) = delete;
   AtomicTokenBucket& operator=(const AtomicTokenBucket&) = delete;
 

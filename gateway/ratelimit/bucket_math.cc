@@ -47,6 +47,18 @@ std::int64_t gcra_refund(const BucketParams& params, std::int64_t zero_ns, std::
   return std::max(zero_ns - cost_ns, now_ns - params.burst_ns);
 }
 
+std::int64_t gcra_rescale(const BucketParams& from, std::int64_t zero_ns, std::int64_t now_ns,
+                          const BucketParams& to) {
+  if (from.unlimited || to.unlimited) return kFullBucketZeroNs;
+  const std::int64_t effective = std::max(zero_ns, now_ns - from.burst_ns);
+  const double tokens = static_cast<double>(now_ns - effective) / from.ns_per_token;
+  if (!(tokens < to.burst)) return kFullBucketZeroNs;
+  // Rounded down: the rescaled bucket never holds more than the old one did.
+  const double span = std::floor(tokens * to.ns_per_token);  // < burst_ns; negative in debt
+  if (!(span > -static_cast<double>(kMaxSpanNs))) return now_ns + kMaxSpanNs;
+  return now_ns - static_cast<std::int64_t>(span);
+}
+
 double gcra_available(const BucketParams& params, std::int64_t zero_ns, std::int64_t now_ns) {
   if (params.unlimited) return INFINITY;
   const std::int64_t effective = std::max(zero_ns, now_ns - params.burst_ns);

@@ -51,6 +51,13 @@ GcraStep gcra_step(const BucketParams& params, std::int64_t zero_ns, std::int64_
 std::int64_t gcra_refund(const BucketParams& params, std::int64_t zero_ns, std::int64_t now_ns,
                          std::int64_t cost_ns);
 
+// zero_ns under `to` for a bucket that holds, at `now`, the tokens it holds under `from` with
+// `zero_ns` (a debt stays a debt), so a new rate applies from now on without refilling or
+// draining the bucket. Capped at `to`'s burst; a full bucket stays full(); a bucket that was or
+// becomes unlimited starts full.
+std::int64_t gcra_rescale(const BucketParams& from, std::int64_t zero_ns, std::int64_t now_ns,
+                          const BucketParams& to);
+
 // Tokens available at `now` (negative while in debt).
 double gcra_available(const BucketParams& params, std::int64_t zero_ns, std::int64_t now_ns);
 

@@ -3,6 +3,7 @@
 // 0 means "no limit"; a burst of 0 means "one second of the (undivided) rate, at least 1".
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -56,8 +57,17 @@ struct TenantLimits {
 
 struct LimitsConfig {
   // Gateway replicas sharing the load: rates (not bursts) are divided by it, like Cortex's
-  // "global" ingestion rate strategy. 0 is treated as 1.
+  // "global" ingestion rate strategy. 0 is treated as 1. With replicas_from_dns, the initial
+  // value and the fallback until a lookup of that name has succeeded (replica_count.h).
   std::uint32_t replicas = 1;
+  // A DNS name (a headless Service) whose A + AAAA addresses are the replicas (count_replicas());
+  // "" = off. Re-resolved every replicas_dns_interval off the worker threads
+  // (server/replica_resolver.h).
+  std::string replicas_from_dns;
+  std::chrono::milliseconds replicas_dns_interval = std::chrono::seconds(15);
+  // "ip:port" or "[ipv6]:port" of the DNS server to ask; "" = the system resolver
+  // (/etc/resolv.conf). For tests and special setups.
+  std::string replicas_dns_server;
   int limited_status = 429;   // 429 (with Retry-After) or 503
   int disabled_status = 503;  // answer for a disabled tenant (with Retry-After)
   TenantLimits defaults;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "gateway/ratelimit/replica_count.h"
+
 namespace mla::ratelimit {
 namespace {
 
@@ -15,11 +17,22 @@ std::array<AtomicTokenBucket, kBucketCount> make_buckets(const TenantBucketParam
   return {AtomicTokenBucket(params[I])...};
 }
 
+template <std::size_t... I>
+std::array<AtomicTokenBucket, kBucketCount> rescale_buckets(
+    const std::array<AtomicTokenBucket, kBucketCount>& from, const TenantBucketParams& params,
+    MonoTime now, std::index_sequence<I...>) {
+  return {AtomicTokenBucket(params[I], from[I], now)...};
+}
+
 }  // namespace
 
 TenantLimiter::Entry::Entry(const TenantBucketParams& params, MonoTime now)
     : buckets(make_buckets(params, std::make_index_sequence<kBucketCount>{})),
       last_used_ns(now.count()) {}
+
+TenantLimiter::Entry::Entry(const Entry& from, const TenantBucketParams& params, MonoTime now)
+    : buckets(rescale_buckets(from.buckets, params, now, std::make_index_sequence<kBucketCount>{})),
+      last_used_ns(from.last_used_ns.load(std::memory_order_relaxed)) {}
 
 bool TenantLimiter::Entry::all_full(MonoTime now) const {
   return std::all_of(buckets.begin(), buckets.end(),
@@ -41,7 +54,10 @@ TenantLimiter::TenantLimiter(const LimitsConfig& config, const Clock& clock, Opt
       options_(options),
       shard_capacity_(
           std::max<std::size_t>(1, (options.max_tenants * 5 / 4 + kShards - 1) / kShards)),
-      config_(std::make_shared<const LimitsConfig>(config)) {}
+      config_(std::make_shared<const LimitsConfig>(config)) {
+  std::lock_guard update(update_mutex_);
+  publish_replicas(effective_replicas(config.replicas, 0));
+}
 
 TenantLimiter::~TenantLimiter() = default;
 
@@ -64,9 +80,15 @@ LimitDecision TenantLimiter::charge(std::string_view tenant, Signal signal, cons
   auto it = shard.tenants.find(tenant);  // another thread may have created it meanwhile
   if (it == shard.tenants.end()) {
     if (shard.tenants.size() >= shard_capacity_) make_room(shard, now);
-    std::shared_ptr<const LimitsConfig> config = this->config();
+    std::shared_ptr<const LimitsConfig> config;
+    std::uint32_t replicas = 1;
+    {
+      std::lock_guard config_lock(config_mutex_);
+      config = config_;
+      replicas = effective_replicas(config_->replicas, dns_replicas_);
+    }
     auto entry =
-        std::make_unique<Entry>(resolve_buckets(config->limits_for(tenant), config->replicas), now);
+        std::make_unique<Entry>(resolve_buckets(config->limits_for(tenant), replicas), now);
     it = shard.tenants.emplace(std::string(tenant), std::move(entry)).first;
   }
   return charge_entry(*it->second, signal, cost, now);
@@ -118,23 +140,64 @@ void TenantLimiter::make_room(Shard& shard, MonoTime now) {
 }
 
 void TenantLimiter::update_config(const LimitsConfig& config) {
-  auto snapshot = std::make_shared<const LimitsConfig>(config);
+  std::lock_guard update(update_mutex_);
+  auto next = std::make_shared<const LimitsConfig>(config);
+  std::shared_ptr<const LimitsConfig> previous;
+  std::uint32_t replicas = 1;
   {
     std::lock_guard lock(config_mutex_);
-    config_ = snapshot;
+    previous = std::exchange(config_, next);
+    replicas = effective_replicas(next->replicas, dns_replicas_);
   }
-  // Tenants created from here on read the new snapshot; existing ones are rebuilt below. A tenant
-  // created concurrently with the old snapshot is in a shard not yet visited, or was created
-  // after this point and so saw the new one.
+  rebuild(*previous, *next, replicas);
+  publish_replicas(replicas);
+}
+
+void TenantLimiter::set_dns_replicas(std::uint32_t replicas) {
+  std::lock_guard update(update_mutex_);
+  std::shared_ptr<const LimitsConfig> config;
+  {
+    std::lock_guard lock(config_mutex_);
+    if (dns_replicas_ == replicas) return;
+    dns_replicas_ = replicas;
+    config = config_;
+  }
+  const std::uint32_t divisor = effective_replicas(config->replicas, replicas);
+  rebuild(*config, *config, divisor);
+  publish_replicas(divisor);
+}
+
+std::uint32_t TenantLimiter::replicas() const {
+  std::lock_guard lock(config_mutex_);
+  return effective_replicas(config_->replicas, dns_replicas_);
+}
+
+void TenantLimiter::rebuild(const LimitsConfig& previous, const LimitsConfig& next,
+                            std::uint32_t replicas) {
+  // Tenants created from here on read the new settings; existing ones are rebuilt below. A tenant
+  // created concurrently with the old settings is in a shard not yet visited, or was created
+  // after they changed and so saw the new ones. Updates are serialised (update_mutex_), so every
+  // live tenant was built from `previous`.
   const MonoTime now = clock_.now();
   for (Shard& shard : shards_) {
     std::unique_lock lock(shard.mutex);
     for (auto& [tenant, entry] : shard.tenants) {
-      const TenantBucketParams params =
-          resolve_buckets(snapshot->limits_for(tenant), snapshot->replicas);
-      if (!entry->same_params(params)) entry = std::make_unique<Entry>(params, now);
+      const TenantLimits& limits = next.limits_for(tenant);
+      const TenantBucketParams params = resolve_buckets(limits, replicas);
+      if (entry->same_params(params)) continue;
+      if (limits == previous.limits_for(tenant)) {
+        entry = std::make_unique<Entry>(*entry, params, now);  // only the divisor changed
+      } else {
+        entry = std::make_unique<Entry>(params, now);
+      }
     }
   }
+}
+
+void TenantLimiter::publish_replicas(std::uint32_t replicas) {
+  if (replicas == published_replicas_) return;
+  published_replicas_ = replicas;
+  if (options_.on_replicas) options_.on_replicas(replicas);
 }
 
 std::size_t TenantLimiter::evict_idle() {

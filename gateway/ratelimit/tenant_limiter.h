@@ -4,7 +4,7 @@
 // Charging an existing tenant takes only its shard's lock in shared mode and then updates
 // AtomicTokenBucket state with CAS, so workers never serialise on a global lock and two tenants
 // in different shards never touch the same lock. The exclusive lock is taken only to create a
-// tenant (first request), to evict, and on config update.
+// tenant (first request), to evict, and on config or replica-count update.
 //
 // Memory bound: a tenant is created on first use and evicted by evict_idle() once it has been
 // idle for Options::idle_ttl *and* all its buckets are full again (so eviction forgets nothing: a
@@ -41,6 +41,10 @@ class TenantLimiter {
   struct Options {
     MonoTime idle_ttl = std::chrono::minutes(10);
     std::size_t max_tenants = 10000;
+    // Called with the divisor in use (replicas()) at construction and whenever it changes, one
+    // call at a time and in order (under the update lock), e.g. to publish it as a gauge. Must not
+    // call back into the limiter.
+    std::function<void(std::uint32_t)> on_replicas{};
   };
 
   static constexpr std::size_t kShards = 64;
@@ -56,9 +60,17 @@ class TenantLimiter {
   // All-or-nothing: if one bucket rejects, the ones already charged are refunded. Thread-safe.
   LimitDecision charge(std::string_view tenant, Signal signal, const Cost& cost);
 
-  // Installs new limits (config reload). Tenants whose bucket parameters are unchanged keep their
-  // state; tenants whose limits changed start over with full buckets. Thread-safe.
+  // Installs new limits (config reload). Tenants whose limits changed start over with full
+  // buckets; the others keep their token levels (under new rates if the divisor changed, e.g.
+  // limits.replicas). Thread-safe.
   void update_config(const LimitsConfig& config);
+
+  // The number of replicas limits.replicas_from_dns resolved to; 0 = none (again), use
+  // limits.replicas. The divisor is then effective_replicas(limits.replicas, replicas)
+  // (replica_count.h); live tenants keep their token levels under the new rates. Thread-safe.
+  void set_dns_replicas(std::uint32_t replicas);
+  // What rates are divided by now (>= 1). Thread-safe.
+  std::uint32_t replicas() const;
 
   // Drops tenants idle for idle_ttl whose buckets are all full; returns how many. Call it
   // periodically (e.g. every minute) from any thread.
@@ -86,6 +98,8 @@ class TenantLimiter {
   // charged concurrently under its shared lock.
   struct Entry {
     explicit Entry(const TenantBucketParams& params, MonoTime now);
+    // `from`'s token levels and last use under new parameters (gcra_rescale).
+    Entry(const Entry& from, const TenantBucketParams& params, MonoTime now);
     bool all_full(MonoTime now) const;
     bool same_params(const TenantBucketParams& params) const;
 
@@ -108,13 +122,25 @@ class TenantLimiter {
   LimitDecision charge_entry(Entry& entry, Signal signal, const Cost& cost, MonoTime now);
   // Caller holds shard.mutex exclusively.
   void make_room(Shard& shard, MonoTime now);
+  // Brings every live tenant from `previous` to `next` limits divided by `replicas`. Caller holds
+  // update_mutex_.
+  void rebuild(const LimitsConfig& previous, const LimitsConfig& next, std::uint32_t replicas);
+  // Calls options_.on_replicas if the divisor changed. Caller holds update_mutex_.
+  void publish_replicas(std::uint32_t replicas);
 
   const Clock& clock_;
   const Options options_;
   const std::size_t shard_capacity_;
 
-  mutable std::mutex config_mutex_;  // guards config_ (taken after a shard lock, never before)
+  // Serialises update_config() and set_dns_replicas() (reload thread, resolver thread); taken
+  // before any other lock of the limiter.
+  std::mutex update_mutex_;
+  std::uint32_t published_replicas_ = 0;  // last value given to on_replicas; under update_mutex_
+
+  // Guards config_ and dns_replicas_; taken after a shard lock, never before.
+  mutable std::mutex config_mutex_;
   std::shared_ptr<const LimitsConfig> config_;
+  std::uint32_t dns_replicas_ = 0;  // 0 = none: config_->replicas applies
 
   std::array<Shard, kShards> shards_;
 };

@@ -63,6 +63,32 @@ std::int64_t checked_not_after(const Runtime& runtime) {
   return std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count();
 }
 
+// The config as the admin API shows it: limits.replicas is the divisor in use, which
+// limits.replicas_from_dns may have replaced, so the tenant API's per-replica limits are the ones
+// enforced. The copy is made once per (config, divisor) pair, not per call. Thread-safe.
+class AdminConfigCache {
+ public:
+  std::shared_ptr<const config::Config> get(std::shared_ptr<const config::Config> config,
+                                            std::uint32_t replicas) {
+    if (config->limits.replicas == replicas) return config;
+    std::lock_guard lock(mutex_);
+    if (base_ != config || replicas_ != replicas) {
+      auto copy = std::make_shared<config::Config>(*config);
+      copy->limits.replicas = replicas;
+      base_ = std::move(config);
+      replicas_ = replicas;
+      adjusted_ = std::move(copy);
+    }
+    return adjusted_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<const config::Config> base_;      // guarded by mutex_
+  std::uint32_t replicas_ = 0;                      // guarded by mutex_
+  std::shared_ptr<const config::Config> adjusted_;  // guarded by mutex_
+};
+
 }  // namespace
 
 Server::Server(std::shared_ptr<const Runtime> runtime,
@@ -118,6 +144,7 @@ void Server::start() {
     workers_.push_back(std::move(worker));
   }
   for (auto& worker : workers_) worker->start();
+  shared_.replica_resolver.start();
   status_.listening.store(true);
   log::info("listening", {{"address", address_text(server.listen)},
                           {"workers", std::to_string(threads)},
@@ -135,7 +162,10 @@ void Server::start_admin(const config::Config& config) {
       .tenants = shared_.tenants,
       .requests = common::request_metrics(),
       .status = status_,
-      .config = [this] { return shared_.runtimes.get()->config; },
+      .config =
+          [this, adjusted = std::make_shared<AdminConfigCache>()] {
+            return adjusted->get(shared_.runtimes.get()->config, shared_.limiter.replicas());
+          },
       .certificates = [this] { return shared_.runtimes.get()->certificate_expiry; },
       .switches = &shared_.switches,
       .persist =
@@ -208,6 +238,7 @@ void Server::install(std::shared_ptr<const Runtime> next) {
   shared_.limiter.update_config(new_config.limits);
   status_.certificate_not_after_s.store(not_after);
   shared_.runtimes.set(std::move(next));
+  shared_.replica_resolver.config_changed();  // limits.replicas_from_dns may have changed
 }
 
 std::string Server::reload() {
@@ -314,6 +345,7 @@ int Server::wait() {
   schedule_certificate_check();
   control.run();
 
+  shared_.replica_resolver.stop();
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
   if (admin_) admin_->stop();

@@ -234,3 +234,63 @@ TEST_CASE("limits: bad values name the key path and line:column", "[config][limi
 
 }  // namespace
 }  // namespace mla::config
+
+namespace mla::config {
+namespace {
+
+TEST_CASE("limits: replicas_from_dns keys are read, with their defaults", "[config][limits]") {
+  const LimitsConfig defaults = load_limits("");
+  CHECK(defaults.replicas_from_dns.empty());
+  CHECK(defaults.replicas_dns_interval == std::chrono::seconds(15));
+  CHECK(defaults.replicas_dns_server.empty());
+
+  const LimitsConfig both = load_limits(
+      "  replicas: 3\n"
+      "  replicas_from_dns: mla-gateway-headless.cluster-abc.svc.cluster.local.\n"
+      "  replicas_dns_interval: 250ms\n"
+      "  replicas_dns_server: \"127.0.0.1:5353\"\n");
+  CHECK(both.replicas == 3);  // kept: the fallback until a lookup succeeded
+  CHECK(both.replicas_from_dns == "mla-gateway-headless.cluster-abc.svc.cluster.local.");
+  CHECK(both.replicas_dns_interval == std::chrono::milliseconds(250));
+  CHECK(both.replicas_dns_server == "127.0.0.1:5353");
+
+  for (const std::string server : {"10.0.0.10", "[::1]:53", "[fd00::a]", "127.0.0.1:65535"}) {
+    INFO("server " << server);
+    CHECK(load_limits("  replicas_from_dns: gw\n  replicas_dns_server: \"" + server + "\"\n")
+              .replicas_dns_server == server);
+  }
+}
+
+TEST_CASE("limits: bad replicas_from_dns values name the key path and line:column",
+          "[config][limits]") {
+  const std::vector<ErrorCase> cases = {
+      {"name with a space", with_limits("  replicas_from_dns: \"a b\"\n"), "7:22",
+       "limits.replicas_from_dns", "invalid DNS name \"a b\""},
+      {"empty label", with_limits("  replicas_from_dns: a..b\n"), "7:22",
+       "limits.replicas_from_dns", "invalid DNS name \"a..b\""},
+      {"label over 63", with_limits("  replicas_from_dns: " + std::string(64, 'a') + "\n"), "7:22",
+       "limits.replicas_from_dns", "invalid DNS name"},
+      {"name is a map", with_limits("  replicas_from_dns: {a: 1}\n"), "7:22",
+       "limits.replicas_from_dns", "want a string, got a map"},
+      {"interval not a duration", with_limits("  replicas_dns_interval: often\n"), "7:26",
+       "limits.replicas_dns_interval", "invalid duration \"often\""},
+      {"interval too short", with_limits("  replicas_dns_interval: 10ms\n"), "7:26",
+       "limits.replicas_dns_interval", "must be at least 100ms"},
+      {"server is a host name",
+       with_limits("  replicas_from_dns: gw\n  replicas_dns_server: kube-dns:53\n"), "8:24",
+       "limits.replicas_dns_server", "invalid DNS server \"kube-dns:53\""},
+      {"server port 0", with_limits("  replicas_from_dns: gw\n  replicas_dns_server: 1.2.3.4:0\n"),
+       "8:24", "limits.replicas_dns_server", "invalid DNS server \"1.2.3.4:0\""},
+      {"server v6 without brackets",
+       with_limits("  replicas_from_dns: gw\n  replicas_dns_server: \"::1:53\"\n"), "8:24",
+       "limits.replicas_dns_server", "want ip:port or [ipv6]:port"},
+      {"server without a name", with_limits("  replicas_dns_server: \"127.0.0.1:53\"\n"), "7:24",
+       "limits.replicas_dns_server", "set limits.replicas_from_dns too"},
+      {"unknown key next to them", with_limits("  replicas_from_dsn: gw\n"), "7:3",
+       "limits.replicas_from_dsn", "replicas_from_dns, replicas_dns_interval, replicas_dns_server"},
+  };
+  for (const auto& c : cases) check_error(c);
+}
+
+}  // namespace
+}  // namespace mla::config

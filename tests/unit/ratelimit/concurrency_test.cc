@@ -131,5 +131,49 @@ TEST_CASE("TenantLimiter is shared by threads while tenants come, go and configs
   }
 }
 
+TEST_CASE("the replica count changes while threads charge: never more than the undivided rate",
+          "[ratelimit][concurrency][replicas]") {
+  constexpr int kRounds = 3000;
+  LimitsConfig config;
+  config.defaults.metrics.samples_per_second = 1000;
+  config.defaults.metrics.burst_samples = 500;
+  FakeClock clock;
+  TenantLimiter limiter(config, clock);
+  std::atomic<std::int64_t> admitted{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(200 + t);
+      std::uniform_int_distribution<int> cost(1, 50);
+      for (int i = 0; i < kRounds; ++i) {
+        const int c = cost(rng);
+        if (limiter.charge("tenant", Signal::kMetrics, {1, double(c), 0}).admitted) {
+          admitted.fetch_add(c, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  // Background: time moves and the resolver's count goes 1..4 and back to none, as DNS answers
+  // change; a rescale keeps the tokens a bucket holds, so nothing is granted twice.
+  std::atomic<std::int64_t> elapsed_ms{0};
+  std::thread background([&] {
+    std::uint32_t replicas = 0;
+    while (!stop.load()) {
+      clock.advance(milliseconds(1));
+      elapsed_ms.fetch_add(1);
+      replicas = (replicas + 1) % 5;
+      limiter.set_dns_replicas(replicas);
+      (void)limiter.replicas();
+      std::this_thread::yield();
+    }
+  });
+  for (auto& thread : threads) thread.join();
+  stop = true;
+  background.join();
+  CHECK(admitted.load() <= 500 + 1000 * elapsed_ms.load() / 1000 + 1);
+}
+
 }  // namespace
 }  // namespace mla::ratelimit

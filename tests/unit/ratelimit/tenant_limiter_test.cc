@@ -184,3 +184,70 @@ TEST_CASE("snapshot lists the limited buckets of live tenants", "[ratelimit]") {
 
 }  // namespace
 }  // namespace mla::ratelimit
+
+namespace mla::ratelimit {
+namespace {
+
+TEST_CASE("a DNS replica count changes live tenants' rates and keeps their tokens",
+          "[ratelimit][replicas]") {
+  LimitsConfig config = small_config();  // 100 samples/s, burst 200
+  config.replicas = 2;
+  FakeClock clock;
+  std::vector<std::uint32_t> published;
+  TenantLimiter limiter(config, clock,
+                        {.on_replicas = [&](std::uint32_t n) { published.push_back(n); }});
+  CHECK(limiter.replicas() == 2);
+  REQUIRE(limiter.charge("a", Signal::kMetrics, samples(150)).admitted);  // 50 left
+
+  limiter.set_dns_replicas(4);  // 25 samples/s on this replica
+  CHECK(limiter.replicas() == 4);
+  CHECK(limiter.charge("a", Signal::kMetrics, samples(50)).admitted);  // the 50 were kept
+  const LimitDecision rejected = limiter.charge("a", Signal::kMetrics, samples(25));
+  CHECK_FALSE(rejected.admitted);
+  CHECK(rejected.rate_per_second == 25);
+  CHECK(rejected.burst == 200);  // bursts are not divided
+  clock.advance(seconds(1));
+  CHECK(limiter.charge("a", Signal::kMetrics, samples(25)).admitted);
+  CHECK(limiter.charge("new", Signal::kMetrics, samples(200)).admitted);
+  CHECK(limiter.charge("new", Signal::kMetrics, samples(1)).rate_per_second == 25);
+
+  limiter.set_dns_replicas(1);
+  CHECK(limiter.charge("a", Signal::kMetrics, samples(1)).rate_per_second == 100);
+  limiter.set_dns_replicas(0);  // no DNS count any more: limits.replicas again
+  CHECK(limiter.replicas() == 2);
+  CHECK(limiter.charge("a", Signal::kMetrics, samples(1000)).rate_per_second == 50);
+  CHECK(published == std::vector<std::uint32_t>{2, 4, 1, 2});
+}
+
+TEST_CASE("a config reload keeps the DNS replica count; a limits change still starts full",
+          "[ratelimit][replicas]") {
+  LimitsConfig config = small_config();
+  FakeClock clock;
+  TenantLimiter limiter(config, clock);
+  limiter.set_dns_replicas(4);
+  REQUIRE(limiter.charge("a", Signal::kMetrics, samples(200)).admitted);
+  REQUIRE(limiter.charge("cluster-abc", Signal::kMetrics, samples(5000)).admitted);
+  config.replicas = 3;  // the static fallback changes; the DNS count still wins
+  config.overrides["cluster-abc"].metrics.samples_per_second = 2000;
+  limiter.update_config(config);
+  CHECK(limiter.replicas() == 4);
+  const LimitDecision a = limiter.charge("a", Signal::kMetrics, samples(1));
+  CHECK_FALSE(a.admitted);  // unchanged limits: state kept
+  CHECK(a.rate_per_second == 25);
+  CHECK(limiter.charge("cluster-abc", Signal::kMetrics, samples(5000)).admitted);  // new, full
+  CHECK(limiter.charge("cluster-abc", Signal::kMetrics, samples(1)).rate_per_second == 500);
+  limiter.set_dns_replicas(0);
+  CHECK(limiter.replicas() == 3);
+}
+
+TEST_CASE("an idle tenant rescaled while full is still evicted", "[ratelimit][replicas]") {
+  FakeClock clock;
+  TenantLimiter limiter(small_config(), clock, {minutes(1), 1000});
+  REQUIRE(limiter.charge("a", Signal::kMetrics, samples(1)).admitted);
+  clock.advance(minutes(2));
+  limiter.set_dns_replicas(3);
+  CHECK(limiter.evict_idle() == 1);
+}
+
+}  // namespace
+}  // namespace mla::ratelimit
