@@ -21,6 +21,8 @@ readonly TOOL_PACKAGES=(
   clang libclang-rt-14-dev
   # bench/: the peers (nginx, HAProxy; the echo module lets the sink read bodies), callgrind.
   nginx libnginx-mod-http-echo haproxy valgrind strace
+  # docker/: the image (podman with runc, a local Debian base by mmdebstrap) and manifest lint.
+  podman buildah runc uidmap slirp4netns fuse-overlayfs mmdebstrap yamllint
 )
 readonly CONFLICTING_PACKAGES=(libboost-dev libboost1.74-dev)
 
