@@ -253,13 +253,7 @@ awaitable<bool> Http1Session::handle(HeaderParser& header_parser) {
   }
   if (body.request &&
       (refused_mid_body_ || worker_.shared().switches.refused(info_.tenant.tenant))) {
-    auto refusal = pipeline_.disabled_now();
-    if (!refusal) {  // re-enabled in between: still refused, this body was cut off
-      refusal = server::Refusal{static_cast<http::status>(config.limits.disabled_status),
-                                fmt::format("tenant {} is disabled", info_.tenant.tenant),
-                                tenant::TenantSwitch::kIndefiniteRetryAfter, true};
-    }
-    co_return co_await reject(*body.request, *refusal, false, route_path);
+    co_return co_await reject(*body.request, pipeline_.disabled_mid_body(), false, route_path);
   }
   if (!body.request) co_return false;
   if (body.reject == http::status::payload_too_large) {

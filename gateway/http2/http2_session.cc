@@ -106,7 +106,6 @@ Http2Session::Http2Session(server::Worker& worker, tls::TlsSocket& stream,
       info_(std::move(info)),
       pipeline_(worker, info_, stream.native_handle()),
       limits_(limits_from(worker.runtime()->config->server)),
-      max_body_(worker.runtime()->config->server.max_request_body_bytes),
       read_buffer_(kReadChunk),
       write_signal_(stream.get_executor()),
       done_signal_(stream.get_executor()),
@@ -401,9 +400,11 @@ int Http2Session::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data
     return 0;
   }
   auto& body = stream->request.body();
-  if (body.size() + length > max_body_) {
+  // The stream's config snapshot, as for HTTP/1.1 requests (a reload applies to new streams).
+  const std::uint64_t max_body = stream->runtime->config->server.max_request_body_bytes;
+  if (body.size() + length > max_body) {
     nghttp2_session_consume_stream(session_, stream_id, length);
-    refuse(*stream, pipeline_.body_too_large(max_body_));
+    refuse(*stream, pipeline_.body_too_large(max_body));
     return 0;
   }
   body.insert(body.end(), data, data + length);

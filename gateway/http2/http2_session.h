@@ -96,7 +96,6 @@ class Http2Session : public server::IdleConnection, public server::BodyReader {
   server::ConnectionInfo info_;
   server::RequestPipeline pipeline_;
   const Http2Limits limits_;
-  const std::uint64_t max_body_;
   nghttp2_session* session_ = nullptr;
   FloodGuard flood_guard_;
   std::map<std::int32_t, std::unique_ptr<Stream>> streams_;  // by id: the oldest first

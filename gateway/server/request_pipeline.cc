@@ -9,6 +9,7 @@
 #include "gateway/http1/header_policy.h"
 #include "gateway/proxy/admission.h"
 #include "gateway/proxy/router.h"
+#include "gateway/tenant/tenant_switch.h"
 
 namespace mla::server {
 namespace {
@@ -40,15 +41,24 @@ Refusal RequestPipeline::refuse(common::RejectReason counted_as, http::status st
   return plain(status, std::move(reason));
 }
 
-std::optional<Refusal> RequestPipeline::disabled_now() {
-  auto retry = worker_.shared().switches.refused(info_.tenant.tenant);
-  if (!retry) return std::nullopt;
+Refusal RequestPipeline::disabled(std::int64_t retry_after_seconds) {
   const int status = worker_.runtime()->config->limits.disabled_status;
   Refusal refusal = refuse(common::RejectReason::kDisabled, static_cast<http::status>(status),
                            fmt::format("tenant {} is disabled", info_.tenant.tenant));
-  refusal.retry_after_seconds = *retry;
+  refusal.retry_after_seconds = retry_after_seconds;
   refusal.tenant_disabled = true;
   return refusal;
+}
+
+std::optional<Refusal> RequestPipeline::disabled_now() {
+  auto retry = worker_.shared().switches.refused(info_.tenant.tenant);
+  if (!retry) return std::nullopt;
+  return disabled(*retry);
+}
+
+Refusal RequestPipeline::disabled_mid_body() {
+  auto retry = worker_.shared().switches.refused(info_.tenant.tenant);
+  return disabled(retry.value_or(tenant::TenantSwitch::kIndefiniteRetryAfter));
 }
 
 Refusal RequestPipeline::body_too_large(std::uint64_t max_body) {

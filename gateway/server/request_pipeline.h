@@ -61,6 +61,8 @@ class RequestPipeline {
                        std::optional<std::uint64_t> content_length);
   // The kill switch's answer for this connection's tenant, if it is disabled now.
   std::optional<Refusal> disabled_now();
+  // For a body cut off by a disable: the switch's answer, also if the tenant was re-enabled since.
+  Refusal disabled_mid_body();
   // 413 for a body that turned out larger than max_request_body_bytes while being read.
   Refusal body_too_large(std::uint64_t max_body);
 
@@ -77,6 +79,7 @@ class RequestPipeline {
 
  private:
   Refusal refuse(common::RejectReason counted_as, http::status status, std::string reason);
+  Refusal disabled(std::int64_t retry_after_seconds);
 
   Worker& worker_;
   ConnectionInfo& info_;
